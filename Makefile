@@ -1,0 +1,69 @@
+# tsrunc build. `make` builds everything; `make test` runs the whole suite as root.
+SHELL := /bin/bash
+NODE_BIN := $(CURDIR)/node_modules/node/bin/node
+NPMBIN := $(CURDIR)/node_modules/.bin
+PREFIX ?= /usr/local
+CC ?= cc
+SCHEMAS := $(wildcard schemas/*.json)
+SRC := $(shell find src -name '*.ts' -not -path 'src/generated/*' 2>/dev/null)
+
+.PHONY: all build typecheck test unit integration conformance bench demo install clean e2e deps
+
+all: build
+
+build: bin/tsrunc
+
+node_modules/.installed: package.json package-lock.json
+	@if [ ! -x $(NODE_BIN) ]; then npm ci --no-audit --no-fund --ignore-scripts=false; fi
+	@touch $@
+
+src/generated/.stamp: $(SCHEMAS) scripts/gen-schemas.mjs node_modules/.installed
+	$(NODE_BIN) scripts/gen-schemas.mjs
+	@touch $@
+
+dist/tsrunc-nsexec: native/nsexec.c
+	@mkdir -p dist
+	$(CC) -O2 -Wall -Wextra -Werror -static -o $@ $<
+
+dist/koffi.node: node_modules/.installed
+	@mkdir -p dist
+	cp node_modules/koffi/build/koffi/linux_x64/koffi.node $@
+
+dist/.bundle: src/generated/.stamp $(SRC) scripts/build.mjs
+	$(NODE_BIN) scripts/build.mjs
+	@touch $@
+
+typecheck: src/generated/.stamp
+	$(NODE_BIN) $(NPMBIN)/tsc -p tsconfig.json
+
+bin/tsrunc: dist/.bundle dist/tsrunc-nsexec dist/koffi.node
+	@mkdir -p bin
+	@printf '#!%s\nrequire(%s);\n' "$(NODE_BIN)" "'$(CURDIR)/dist/tsrunc.cjs'" > $@.tmp
+	@chmod 755 $@.tmp && mv $@.tmp $@
+	@echo "built bin/tsrunc"
+
+# Everything a test run needs, installed on a fresh Debian machine.
+deps:
+	@bash scripts/install-deps.sh
+
+test: deps build typecheck
+	$(NODE_BIN) $(NPMBIN)/tap
+
+conformance: build
+	RUNTIME=$${RUNTIME:-$(CURDIR)/bin/tsrunc} $(NODE_BIN) $(NPMBIN)/tap conformance/
+
+bench: deps build
+	$(NODE_BIN) bench/run.mjs
+
+demo: deps build
+	bash scripts/demo.sh
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/lib/tsrunc $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(NODE_BIN) $(DESTDIR)$(PREFIX)/lib/tsrunc/node
+	cp -a dist/. $(DESTDIR)$(PREFIX)/lib/tsrunc/
+	@printf '#!%s\nrequire(%s);\n' "$(PREFIX)/lib/tsrunc/node" "'$(PREFIX)/lib/tsrunc/tsrunc.cjs'" > $(DESTDIR)$(PREFIX)/bin/tsrunc
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/tsrunc
+
+clean:
+	rm -rf dist bin/tsrunc src/generated
