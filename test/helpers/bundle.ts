@@ -1,0 +1,103 @@
+// Test bundles built from the host's static busybox (Debian's busybox-static):
+// no network, and the same rootfs under tsrunc and runc for differential runs.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const BUSYBOX = process.env.BUSYBOX ?? '/bin/busybox';
+const TEMPLATE = path.join(os.tmpdir(), 'tsrunc-test-rootfs-template');
+
+/** A rootfs with busybox and its applet links; built once per machine, copied per bundle. */
+function template(): string {
+  if (fs.existsSync(path.join(TEMPLATE, '.complete'))) return TEMPLATE;
+  const tmp = `${TEMPLATE}.${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  for (const d of ['bin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root']) fs.mkdirSync(path.join(tmp, d), { recursive: true });
+  fs.copyFileSync(BUSYBOX, path.join(tmp, 'bin/busybox'));
+  fs.chmodSync(path.join(tmp, 'bin/busybox'), 0o755);
+  const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+  const applets = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox');
+  for (const a of applets) fs.symlinkSync('busybox', path.join(tmp, 'bin', a));
+  fs.writeFileSync(path.join(tmp, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n');
+  fs.writeFileSync(path.join(tmp, 'etc/group'), 'root:x:0:\nnobody:x:65534:\n');
+  fs.writeFileSync(path.join(tmp, '.complete'), '');
+  try {
+    fs.renameSync(tmp, TEMPLATE);
+  } catch {
+    fs.rmSync(tmp, { recursive: true, force: true }); // another test won the race
+  }
+  return TEMPLATE;
+}
+
+/** The config `runc spec` writes, with a non-terminal process: the common baseline. */
+export function baseConfig(args: string[] = ['sh']): Record<string, any> {
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args,
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm'],
+      cwd: '/',
+      capabilities: {
+        bounding: ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'],
+        effective: ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'],
+        permitted: ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'],
+        ambient: ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'],
+      },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
+      noNewPrivileges: true,
+    },
+    root: { path: 'rootfs', readonly: true },
+    hostname: 'runc',
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+    ],
+    linux: {
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }],
+      maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+        '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
+      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+    },
+  };
+}
+
+export interface Bundle {
+  dir: string;
+  rootfs: string;
+  config: Record<string, any>;
+  /** Rewrites config.json from `config` (after a test edits it). */
+  save(): void;
+  remove(): void;
+}
+
+/** A fresh bundle in a temp dir; `edit` may change the config before it is written. */
+export function makeBundle(edit?: (c: Record<string, any>) => void, args?: string[]): Bundle {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsr-test-bundle-'));
+  const rootfs = path.join(dir, 'rootfs');
+  fs.cpSync(template(), rootfs, { recursive: true, verbatimSymlinks: true });
+  fs.rmSync(path.join(rootfs, '.complete'));
+  const config = baseConfig(args);
+  edit?.(config);
+  const b: Bundle = {
+    dir,
+    rootfs,
+    config,
+    save: () => fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(b.config, null, 2)),
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+  b.save();
+  return b;
+}
+
+/** A private state root per test file, so tests never see each other's containers. */
+export function makeRoot(): string {
+  return fs.mkdtempSync(path.join('/run', 'tsr-test-root-'));
+}
