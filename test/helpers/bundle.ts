@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 
 export const BUSYBOX = process.env.BUSYBOX ?? '/bin/busybox';
 const TEMPLATE = path.join(os.tmpdir(), 'tsrunc-test-rootfs-template');
@@ -15,7 +16,6 @@ function template(): string {
   for (const d of ['bin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root']) fs.mkdirSync(path.join(tmp, d), { recursive: true });
   fs.copyFileSync(BUSYBOX, path.join(tmp, 'bin/busybox'));
   fs.chmodSync(path.join(tmp, 'bin/busybox'), 0o755);
-  const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
   const applets = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox');
   for (const a of applets) fs.symlinkSync('busybox', path.join(tmp, 'bin', a));
   fs.writeFileSync(path.join(tmp, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n');
