@@ -35,6 +35,8 @@ export interface ContainerInternal {
   cgroupsOwned?: boolean;
   /** Pid of the `create` process while status is `creating` (so a dead creator is detectable). */
   creatorPid?: number;
+  /** starttime of `creatorPid`, so a recycled creator pid is not taken for a live `create`. */
+  creatorStartTime?: string;
   /** Anything else a later issue needs; keep it JSON. */
   [key: string]: unknown;
 }

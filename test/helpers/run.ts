@@ -1,0 +1,14 @@
+// Runs the CLI under test. RUNTIME (an absolute or cwd-relative path) swaps in
+// another runtime binary, e.g. runc for differential runs.
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type Options, type Result } from 'execa';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const TSRUNC_BIN: string = process.env.RUNTIME ? path.resolve(process.env.RUNTIME) : path.join(REPO_ROOT, 'bin', 'tsrunc');
+
+/** bin/tsrunc with `args`; never rejects: check exitCode/stdout/stderr. */
+export function tsrunc(args: string[], opts: Options = {}): Promise<Result> {
+  return execa(TSRUNC_BIN, args, { reject: false, stdin: 'ignore', ...opts }) as unknown as Promise<Result>;
+}
