@@ -1,0 +1,257 @@
+// config-linux.md: namespaces, devices, cgroups, sysctl, masked and
+// read-only paths, checked from inside the container and from the host.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import t from 'tap';
+import { Runtime, requirement, newId, nsOf, cgroupDir, exists, skipReq, isCgroup2 } from '../lib/harness.js';
+
+const rt = new Runtime(t);
+const NS = 'config-linux.md#namespaces';
+
+const NS_FILES: Record<string, string> = { pid: 'pid', network: 'net', ipc: 'ipc', uts: 'uts', mount: 'mnt', cgroup: 'cgroup' };
+const nsScript = Object.values(NS_FILES).map((f) => `echo ${f}=$(readlink /proc/self/ns/${f})`).join('; ');
+const parseNs = (out: string) => Object.fromEntries(out.trim().split('\n').map((l) => l.split('=')));
+
+// "path (string, OPTIONAL) - namespace file. ... If path is not specified, the
+// runtime MUST create a new container namespace of type type."
+for (const [type, file] of Object.entries(NS_FILES)) {
+  requirement(t, { id: `namespaces.new.${type}`, section: NS, level: 'MUST', title: `a ${type} namespace without path is new` }, async (t) => {
+    const r = await rt.runScript(nsScript);
+    t.equal(r.exitCode, 0, r.stderr);
+    const inside = parseNs(r.stdout);
+    t.ok(inside[file], `read ${file} link inside`);
+    t.not(inside[file], nsOf('self', file), `${type} differs from the host's`);
+  });
+}
+
+// "If a namespace type is not specified in the namespaces array, the
+// container MUST inherit the runtime namespace of that type."
+requirement(t, { id: 'namespaces.inherit', section: NS, level: 'MUST', title: 'namespace types not listed are inherited from the runtime' }, async (t) => {
+  const r = await rt.runScript(nsScript, (c) => {
+    c.linux.namespaces = [{ type: 'mount' }];
+    delete c.hostname; // a hostname needs a new uts namespace
+  });
+  t.equal(r.exitCode, 0, r.stderr);
+  const inside = parseNs(r.stdout);
+  for (const file of ['pid', 'net', 'ipc', 'uts', 'cgroup']) t.equal(inside[file], nsOf('self', file), `${file} is the host's`);
+  t.not(inside.mnt, nsOf('self', 'mnt'), 'mnt (listed) is new');
+});
+
+/** A named network namespace from iproute2, deleted at teardown. */
+function netns(t: Parameters<Parameters<typeof requirement>[2]>[0]): string | undefined {
+  const name = newId('tsrconf');
+  try {
+    execFileSync('ip', ['netns', 'add', name], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  t.teardown(() => execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore' }));
+  return `/run/netns/${name}`;
+}
+
+// "The runtime MUST place the container process in the namespace associated
+// with that path."
+requirement(t, { id: 'namespaces.path', section: NS, level: 'MUST', title: 'a namespace path is joined' }, async (t) => {
+  const p = netns(t);
+  if (!p) return skipReq(t, '`ip netns add` unavailable');
+  const want = `net:[${fs.statSync(p).ino}]`;
+  const r = await rt.runScript(nsScript, (c) => {
+    c.linux.namespaces = c.linux.namespaces.map((n: any) => (n.type === 'network' ? { type: 'network', path: p } : n));
+  });
+  t.equal(r.exitCode, 0, r.stderr);
+  t.equal(parseNs(r.stdout).net, want);
+});
+
+// "The runtime MUST generate an error if path is not associated with a
+// namespace of type type."
+requirement(t, { id: 'namespaces.path.wrong-type', section: NS, level: 'MUST', title: 'a namespace path of another type is an error' }, async (t) => {
+  const p = netns(t);
+  if (!p) return skipReq(t, '`ip netns add` unavailable');
+  const id = newId();
+  const { bundle } = rt.outBundle('true', (c) => {
+    c.linux.namespaces = c.linux.namespaces.map((n: any) => (n.type === 'uts' ? { type: 'uts', path: p } : n));
+  });
+  t.not((await rt.create(id, bundle)).exitCode, 0, 'create fails');
+  t.equal(await rt.state(id), undefined, 'no container exists');
+});
+
+// "If a namespaces field contains duplicated namespaces with same type, the
+// runtime MUST generate an error."
+requirement(t, { id: 'namespaces.duplicate', section: NS, level: 'MUST', title: 'duplicated namespace types are an error' }, async (t) => {
+  const id = newId();
+  const { bundle } = rt.outBundle('true', (c) => c.linux.namespaces.push({ type: 'uts' }));
+  t.not((await rt.create(id, bundle)).exitCode, 0, 'create fails');
+  t.equal(await rt.state(id), undefined, 'no container exists');
+});
+
+// user namespace: "uidMappings (array of objects, OPTIONAL) describes the
+// user namespace uid mappings from the host to the container." ... "The
+// runtime SHOULD NOT modify the ownership of referenced filesystems to
+// realize the mapping."
+requirement(t, { id: 'namespaces.user.mappings', section: 'config-linux.md#user-namespace-mappings', level: 'MUST', title: 'a user namespace gets the configured uid/gid mappings' }, async (t) => {
+  const r = await rt.runScript('cat /proc/self/uid_map /proc/self/gid_map; readlink /proc/self/ns/user', (c) => {
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    // sysfs cannot be mounted from a user namespace that does not own the
+    // network namespace's... keep the test about mappings, not about sysfs.
+    c.mounts = c.mounts.filter((m: any) => !m.destination.startsWith('/sys'));
+  }, (b) => {
+    // The mapped root (host uid 200000) must be able to reach the rootfs.
+    fs.chmodSync(b.dir, 0o755);
+    fs.chmodSync(path.dirname(b.config.mounts.find((m: any) => m.destination === '/out').source), 0o755);
+    fs.chmodSync(b.config.mounts.find((m: any) => m.destination === '/out').source, 0o777);
+  });
+  t.equal(r.exitCode, 0, r.stderr);
+  const rows = r.stdout.trim().split('\n');
+  t.match(rows[0] ?? '', /^\s*0\s+200000\s+65536$/, 'uid_map');
+  t.match(rows[1] ?? '', /^\s*0\s+200000\s+65536$/, 'gid_map');
+  t.not(rows[2], nsOf('self', 'user'), 'user namespace is new');
+});
+
+requirement(t, { id: 'namespaces.user.no-chown', section: 'config-linux.md#user-namespace-mappings', level: 'SHOULD NOT', title: 'the rootfs ownership is not changed to realise the mapping' }, async (t) => {
+  const { bundle } = rt.outBundle('true', (c) => {
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    c.mounts = c.mounts.filter((m: any) => !m.destination.startsWith('/sys'));
+  });
+  fs.chmodSync(bundle.dir, 0o755);
+  const outDir = bundle.config.mounts.find((m: any) => m.destination === '/out').source;
+  fs.chmodSync(outDir, 0o777);
+  await rt.run(newId(), bundle);
+  const st = fs.statSync(path.join(bundle.rootfs, 'bin/busybox'));
+  t.equal(`${st.uid}:${st.gid}`, '0:0', 'rootfs files still owned by host root');
+});
+
+// "The following namespace types SHOULD be supported: pid, network, mount,
+// ipc, uts, user, cgroup, time" (time: runtime-spec 1.2).
+requirement(t, { id: 'namespaces.new.time', section: NS, level: 'SHOULD', title: 'a time namespace can be created' }, async (t) => {
+  if (!exists('/proc/self/ns/time')) return skipReq(t, 'kernel without time namespaces');
+  const r = await rt.runScript('readlink /proc/self/ns/time', (c) => c.linux.namespaces.push({ type: 'time' }));
+  t.equal(r.exitCode, 0, r.stderr);
+  t.match(r.stdout, /^time:\[/, 'time namespace link read');
+  t.not(r.stdout.trim(), nsOf('self', 'time'), 'differs from the host\'s');
+});
+
+// ---- seccomp ----
+// "seccomp ... provides application sandboxing mechanism in the Linux kernel"
+// ... "syscalls (array of objects, OPTIONAL) - match a syscall in seccomp.
+// ... action (string, REQUIRED) - the action for seccomp rules. ...
+// errnoRet (uint, OPTIONAL) - the errno return code to use."
+requirement(t, { id: 'seccomp.rules', section: 'config-linux.md#seccomp', level: 'MUST', title: 'seccomp rules are enforced, with errnoRet' }, async (t) => {
+  const r = await rt.runScript('mkdir /out/blocked 2>&1; echo "rc=$?"; cat /proc/self/status | grep ^Seccomp:', (c) => {
+    c.linux.seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }],
+    };
+  });
+  t.equal(r.exitCode, 0, r.stderr);
+  t.match(r.stdout, /Permission denied/, 'mkdir fails with the configured errno (EACCES)');
+  t.notOk(exists(path.join(r.out, 'blocked')), 'the directory was not created');
+  t.match(r.stdout, /Seccomp:\s+2/, 'a seccomp filter is installed');
+});
+
+// ---- Devices ----
+// "In addition to any devices configured with this setting, the runtime MUST
+// also supply: /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom,
+// /dev/tty, /dev/console (if terminal is enabled), /dev/ptmx (a bind-mount or
+// symlink of the container's /dev/pts/ptmx)"
+requirement(t, { id: 'devices.default', section: 'config-linux.md#default-devices', level: 'MUST', title: 'the default devices are supplied' }, async (t) => {
+  const devs = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+  const r = await rt.runScript(`for d in ${devs.join(' ')}; do stat -c "%n %F %t:%T" /dev/$d; done; ls -l /dev/ptmx; echo x > /dev/null && head -c 4 /dev/zero | wc -c`);
+  const want: Record<string, string> = { null: '1:3', zero: '1:5', full: '1:7', random: '1:8', urandom: '1:9', tty: '5:0' };
+  for (const d of devs) t.match(r.stdout, new RegExp(`^/dev/${d} character special file ${want[d]}$`, 'm'), `/dev/${d}`);
+  t.match(r.stdout, /ptmx/, '/dev/ptmx exists');
+  t.match(r.stdout, /^4$/m, '/dev/null and /dev/zero usable');
+});
+
+// "devices (array of objects, OPTIONAL) lists devices that MUST be available
+// in the container."
+requirement(t, { id: 'devices.configured', section: 'config-linux.md#devices', level: 'MUST', title: 'configured devices exist with type, numbers, mode and owner' }, async (t) => {
+  const r = await rt.runScript('stat -c "%F %t:%T %a %u:%g" /dev/conf-fuse', (c) => {
+    c.linux.devices = [{ path: '/dev/conf-fuse', type: 'c', major: 10, minor: 229, fileMode: 0o640, uid: 1, gid: 2 }];
+  });
+  t.equal(r.stdout.trim(), 'character special file a:e5 640 1:2');
+});
+
+// ---- Control groups ----
+// "cgroupsPath (string, OPTIONAL) path to the cgroups. ... If the value is an
+// absolute path, the runtime MUST take the path to be relative to the cgroups
+// mount point."
+requirement(t, { id: 'cgroups.path', section: 'config-linux.md#cgroups-path', level: 'MUST', title: 'an absolute cgroupsPath is relative to the cgroup mount point' }, async (t) => {
+  const name = `tsr-conf-${newId('cg')}`;
+  const id = newId();
+  const { bundle } = rt.outBundle('true', (c) => (c.linux.cgroupsPath = `/${name}`));
+  t.equal((await rt.create(id, bundle)).exitCode, 0, 'create succeeds');
+  const pid = (await rt.state(id))?.pid ?? 0;
+  const dir = cgroupDir(pid);
+  t.equal(path.basename(dir ?? ''), name, `placed in ${dir}`);
+  t.ok(dir && fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)), 'cgroup.procs lists the container process');
+});
+
+// resources.pids: "limit (int64, REQUIRED) specifies the maximum number of
+// tasks in the cgroup" -- applied at create (runtime.md: all properties
+// except process MUST be applied).
+requirement(t, { id: 'cgroups.resources.pids', section: 'config-linux.md#pids', level: 'MUST', title: 'resources.pids.limit is written to the container cgroup' }, async (t) => {
+  const id = newId();
+  const { bundle } = rt.outBundle('true', (c) => (c.linux.resources.pids = { limit: 42 }));
+  t.equal((await rt.create(id, bundle)).exitCode, 0, 'create succeeds');
+  const dir = cgroupDir((await rt.state(id))?.pid ?? 0, 'pids');
+  if (!exists('/sys/fs/cgroup/pids') && !isCgroup2()) return skipReq(t, 'no pids controller');
+  if (!dir || !exists(path.join(dir, 'pids.max'))) return void t.fail(`no pids.max in the container cgroup (${dir})`);
+  t.equal(fs.readFileSync(path.join(dir, 'pids.max'), 'utf8').trim(), '42');
+});
+
+requirement(t, { id: 'cgroups.resources.memory', section: 'config-linux.md#memory', level: 'MUST', title: 'resources.memory.limit is written to the container cgroup' }, async (t) => {
+  const id = newId();
+  const limit = 64 * 1024 * 1024;
+  const { bundle } = rt.outBundle('true', (c) => (c.linux.resources.memory = { limit }));
+  t.equal((await rt.create(id, bundle)).exitCode, 0, 'create succeeds');
+  const dir = cgroupDir((await rt.state(id))?.pid ?? 0, 'memory');
+  const file = ['memory.limit_in_bytes', 'memory.max'].map((f) => path.join(dir ?? '/nonexistent', f)).find(exists);
+  if (!exists('/sys/fs/cgroup/memory') && !isCgroup2()) return skipReq(t, 'no memory controller');
+  if (!file) return void t.fail(`no memory limit file in the container cgroup (${dir})`);
+  t.equal(fs.readFileSync(file, 'utf8').trim(), String(limit));
+});
+
+// ---- sysctl, maskedPaths, readonlyPaths ----
+// "sysctl (object, OPTIONAL) allows kernel parameters to be modified at
+// runtime for the container."
+requirement(t, { id: 'sysctl', section: 'config-linux.md#sysctl', level: 'MUST', title: 'sysctl values are set in the container' }, async (t) => {
+  const r = await rt.runScript('cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax', (c) => {
+    c.linux.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel.msgmax': '12345' };
+  });
+  t.equal(r.exitCode, 0, r.stderr);
+  t.same(r.stdout.trim().split('\n'), ['1', '12345']);
+});
+
+// "maskedPaths (array of strings, OPTIONAL) will mask over the provided paths
+// inside the container so that they cannot be read."
+requirement(t, { id: 'maskedPaths', section: 'config-linux.md#masked-paths', level: 'MUST', title: 'maskedPaths cannot be read' }, async (t) => {
+  const r = await rt.runScript('cat /etc/secret; echo "[$(ls /secretdir)]"', (c) => {
+    c.linux.maskedPaths = ['/etc/secret', '/secretdir'];
+  }, (b) => {
+    fs.writeFileSync(path.join(b.rootfs, 'etc/secret'), 's3cret\n');
+    fs.mkdirSync(path.join(b.rootfs, 'secretdir'));
+    fs.writeFileSync(path.join(b.rootfs, 'secretdir/inside'), 'x');
+  });
+  t.notMatch(r.stdout, /s3cret/, 'file content hidden');
+  t.match(r.stdout, /^\[\]$/m, 'directory content hidden');
+});
+
+// "readonlyPaths (array of strings, OPTIONAL) will set the provided paths as
+// readonly inside the container."
+requirement(t, { id: 'readonlyPaths', section: 'config-linux.md#readonly-paths', level: 'MUST', title: 'readonlyPaths are read-only' }, async (t) => {
+  const r = await rt.runScript('touch /rw/ok && echo rw-ok; touch /ro/x 2>/dev/null && echo ro-writable || echo ro-readonly', (c) => {
+    c.root.readonly = false;
+    c.linux.readonlyPaths = ['/ro'];
+  }, (b) => {
+    fs.mkdirSync(path.join(b.rootfs, 'rw'));
+    fs.mkdirSync(path.join(b.rootfs, 'ro'));
+  });
+  t.match(r.stdout, /rw-ok/, 'other paths writable');
+  t.match(r.stdout, /ro-readonly/, 'listed path read-only');
+});
