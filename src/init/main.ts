@@ -1,1 +1,127 @@
-process.exit(0);
+// Node init (I): exec'd by tsrunc-nsexec inside the new namespaces, so it is
+// the container's PID 1 (with a pid namespace) and every one of its threads
+// is already in the container's namespaces. It carries out the plan R sends,
+// reports `created`, waits for `start`, then becomes the user's program.
+//
+// Keep the import graph small: this is a second Node start on the
+// create path, and every module loaded here is paid on every container.
+import * as fs from 'node:fs';
+import { Channel } from '../process/channel.js';
+import type { Message } from '../process/messages.js';
+import { setupRootfs } from '../rootfs/setup.js';
+import { CLONE, CLOSE_RANGE_CLOEXEC, PR_SET_DUMPABLE, sys, type Sys } from '../sys/linux.js';
+import { lookPath, withHome } from './lookpath.js';
+import type { InitPlan } from './plan.js';
+
+function fail(ch: Channel, e: unknown): never {
+  const message = e instanceof Error ? e.message : String(e);
+  try {
+    ch.send({ type: 'error', message });
+  } catch {
+    // R is gone: nobody to tell
+  }
+  process.exit(1);
+}
+
+function expect(ch: Channel, ...types: Message['type'][]): Message {
+  const m = ch.recv();
+  // R died (or gave up on us): nothing of this container may outlive it.
+  if (!m) process.exit(1);
+  if (!types.includes(m.type)) throw new Error(`init: unexpected message ${m.type} (wanted ${types.join('|')})`);
+  return m;
+}
+
+/** Everything up to `created`: namespaces' contents, rootfs, cwd, the program to run. */
+function setup(s: Sys, ch: Channel, plan: InitPlan): { exe: string; fifoFd?: number } {
+  // Opened before pivot_root: the fifo lives in the runtime's state dir.
+  // O_RDWR so this open does not block and `start`'s O_WRONLY|O_NONBLOCK open finds a reader.
+  const fifoFd = plan.execFifo ? fs.openSync(plan.execFifo, fs.constants.O_RDWR) : undefined;
+  ch.send({ type: 'ready' });
+  expect(ch, 'joined');
+  // After the cgroup join, so the namespace's root is the container's cgroup.
+  if (plan.newCgroupNs) s.unshare(CLONE.NEWCGROUP);
+  const t0 = performance.now();
+  setupRootfs(s, plan.rootfs, (message) => ch.send({ type: 'log', message }));
+  ch.send({ type: 'log', message: `init: booted in ${t0.toFixed(1)} ms, rootfs took ${(performance.now() - t0).toFixed(1)} ms` });
+  if (plan.hostname !== undefined) s.sethostname(plan.hostname);
+  if (plan.domainname !== undefined) s.setdomainname(plan.domainname);
+  // Created by setupRootfs; resolved inside the new root, so it cannot escape it.
+  s.chdir(plan.cwd);
+  const exe = lookPath(plan.args[0]!, plan.env);
+  return fifoFd === undefined ? { exe } : { exe, fifoFd };
+}
+
+// runc's Go init exits on these while it waits for start; as PID 1 of a pid
+// namespace we only receive signals we handle, so handle them the same way.
+const CREATED_EXIT_SIGNALS: [NodeJS.Signals, number][] = [
+  ['SIGHUP', 1],
+  ['SIGINT', 2],
+  ['SIGTERM', 15],
+];
+
+async function waitStart(s: Sys, ch: Channel, fifoFd: number | undefined): Promise<void> {
+  const m = expect(ch, 'ok', 'start');
+  if (m.type === 'start') return;
+  if (fifoFd === undefined) throw new Error('init: told to wait for start without an exec fifo');
+  for (const [sig, num] of CREATED_EXIT_SIGNALS) process.on(sig, () => s.exit(128 + num));
+  // The read runs on a pool thread so the event loop (and the handlers above) stay live.
+  await new Promise<void>((resolve, reject) => {
+    const buf = Buffer.alloc(1);
+    const again = (): void =>
+      fs.read(fifoFd, buf, 0, 1, null, (err, n) => {
+        if (err && err.code !== 'EINTR' && err.code !== 'EAGAIN') return reject(err);
+        if (!err && n === 1) return resolve();
+        again();
+      });
+    again();
+  });
+  for (const [sig] of CREATED_EXIT_SIGNALS) process.removeAllListeners(sig);
+}
+
+function execProcess(s: Sys, plan: InitPlan, exe: string): never {
+  // Later issues slot in here, in runc's order: rlimits, capabilities,
+  // no_new_privs, seccomp, console; all after `start`, before execve.
+  const u = plan.user;
+  if (plan.setgroups) s.setgroups(u.additionalGids ?? []);
+  s.setresgid(u.gid, u.gid, u.gid);
+  s.setresuid(u.uid, u.uid, u.uid);
+  process.umask(u.umask ?? 0o022);
+  // Node marks 0..2 close-on-exec; the preserved fds must survive too. Everything else goes.
+  for (let fd = 0; fd < 3 + plan.preservedFds; fd++) {
+    try {
+      s.clearCloexec(fd);
+    } catch {
+      // a closed stdio fd stays closed
+    }
+  }
+  s.closeRange(3 + plan.preservedFds, 0xffffffff, CLOSE_RANGE_CLOEXEC);
+  s.resetSignals();
+  return s.execve(exe, plan.args, withHome(plan.env, u.uid));
+}
+
+async function main(): Promise<void> {
+  const s = sys();
+  // No process of the container may open /proc/1/exe (the Node binary) for
+  // writing or ptrace us (CVE-2019-5736): set before anything else.
+  s.prctl(PR_SET_DUMPABLE, 0);
+  const ch = new Channel(Number(process.argv[2]));
+  let plan: InitPlan;
+  let prepared: { exe: string; fifoFd?: number };
+  try {
+    plan = (expect(ch, 'plan') as { plan: InitPlan }).plan;
+    prepared = setup(s, ch, plan);
+    ch.send({ type: 'created' });
+    await waitStart(s, ch, prepared.fifoFd);
+  } catch (e) {
+    fail(ch, e);
+  }
+  try {
+    execProcess(s, plan, prepared.exe);
+  } catch (e) {
+    // After start nobody waits on the socket: stderr is the container's.
+    fs.writeSync(2, `tsrunc init: ${e instanceof Error ? e.message : String(e)}\n`);
+    s.exit(127);
+  }
+}
+
+void main();

@@ -1,5 +1,6 @@
 // The one place that talks to koffi. Everything above src/sys/ sees typed
 // functions that throw SysError, never raw return codes.
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import type * as KoffiNs from 'koffi';
 import { koffiAddon } from '../paths.js';
@@ -11,8 +12,10 @@ let libcLib: KoffiNs.IKoffiLib | undefined;
 
 /** koffi's native module, loaded lazily: commands that make no syscall never pay for it. */
 export function koffi(): Koffi {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  koffiMod ??= require(koffiAddon()) as Koffi;
+  // The bundles are CommonJS; tests import the sources as ES modules, where
+  // there is no `require` (the addon path is absolute, so any base works).
+  const load = typeof require === 'function' ? require : createRequire(`${process.cwd()}/`);
+  koffiMod ??= load(koffiAddon()) as Koffi;
   return koffiMod;
 }
 

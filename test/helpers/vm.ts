@@ -6,7 +6,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 
-export const VM_DIR = process.env.TSR_QV_DIR ?? '/work/shared/cgroup2-vm';
+// CI clones the repo with shared/ beside it; a developer's tree has it at /work/shared.
+const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+export const VM_DIR =
+  process.env.TSR_QV_DIR ??
+  [path.join(REPO, '../shared/cgroup2-vm'), '/work/shared/cgroup2-vm'].find((d) => fs.existsSync(path.join(d, 'qv-run.sh'))) ??
+  path.join(REPO, '../shared/cgroup2-vm');
 const QV = process.env.QV ?? '/tmp/qv';
 
 /** Makes sure the guest kernel/initramfs exist; returns a reason string when the VM cannot be used. */

@@ -1,0 +1,369 @@
+// `create` (and the first half of `run`): R's side of the process model.
+// See docs/architecture.md for the whole sequence and its costs.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { log } from '../cli/log.js';
+import type { GlobalOptions } from '../cli/context.js';
+import { loadBundle } from '../config/load.js';
+import type { Spec } from '../config/types.js';
+import { MSG, TsruncError } from '../errors.js';
+import type { InitPlan } from '../init/plan.js';
+import { checkJoinPaths, nsexecArgs, planNamespaces, writeIdMaps, type NamespacePlan } from '../namespaces.js';
+import { describeHelperError, spawnHelper, type Helper } from '../process/helper.js';
+import type { Message } from '../process/messages.js';
+import { openStore, type ContainerHandle } from '../state/store.js';
+import { processAlive, readStartTime } from '../state/status.js';
+import type { ContainerRecord } from '../state/types.js';
+import { SysError } from '../sys/ffi.js';
+import { sys } from '../sys/linux.js';
+import type { Channel } from '../process/channel.js';
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds: number;
+  noPivot: boolean;
+}
+
+export interface Created {
+  handle: ContainerHandle;
+  record: ContainerRecord;
+  channel: Channel;
+  /** Host pid of the container's process. */
+  pid: number;
+}
+
+export const EXEC_FIFO = 'exec.fifo';
+
+/** Phase timings in --debug logs (ms since this process started, Node's boot included). */
+function mark(phase: string): void {
+  if (log.debugEnabled) log.debug(`create: ${phase} at ${performance.now().toFixed(1)} ms`);
+}
+
+/** Socket-activation fds this process got for itself (go-systemd's activation.Files rule). */
+function listenFds(): number {
+  const n = Number(process.env.LISTEN_FDS ?? '');
+  if (!Number.isInteger(n) || n <= 0) return 0;
+  return Number(process.env.LISTEN_PID) === process.pid ? n : 0;
+}
+
+/**
+ * Like runc, an fd that is open passes. But Node opens its own fds (epoll,
+ * eventfd, io_uring, pipes) at the lowest free numbers and marks inherited
+ * ones close-on-exec too, so a count larger than what the caller passed
+ * would hand the container our internals: the anon-inode ones at least are
+ * recognisable and refused.
+ */
+function checkPreservedFds(listen: number, preserve: number): void {
+  for (let i = 0; i < listen + preserve; i++) {
+    const fd = 3 + i;
+    const what = i < listen ? `LISTEN_FDS fd ${fd}` : `preserved-fd ${i - listen} (of ${preserve})`;
+    let target: string;
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch (e) {
+      throw new TsruncError(`unable to stat ${what}: fd ${fd}: ${(e as { code?: string }).code ?? e}`);
+    }
+    if (target.startsWith('anon_inode:')) throw new TsruncError(`unable to stat ${what}: fd ${fd} was not passed to tsrunc`);
+  }
+}
+
+/** Absolute bind sources: runc resolves relative ones against the bundle. */
+function mountsFor(spec: Spec, bundle: string): InitPlan['rootfs']['mounts'] {
+  return (spec.mounts ?? []).map((m) => {
+    const bind = m.type === 'bind' || m.options?.some((o) => o === 'bind' || o === 'rbind');
+    const source = bind && m.source && !m.source.startsWith('/') ? path.join(bundle, m.source) : m.source;
+    const out: InitPlan['rootfs']['mounts'][number] = { destination: m.destination };
+    if (m.type !== undefined) out.type = m.type;
+    if (source !== undefined) out.source = source;
+    if (m.options !== undefined) out.options = m.options;
+    return out;
+  });
+}
+
+interface Checked {
+  spec: Spec;
+  bundle: string;
+  rootfs: string;
+  ns: NamespacePlan;
+  extraFds: number;
+  listen: number;
+}
+
+/** Everything that can fail before anything exists on the host. */
+function check(opts: CreateOptions): Checked {
+  const { spec, bundle, rootfs } = loadBundle(opts.bundle, { forCreate: true });
+  const proc = spec.process;
+  if (!proc?.args?.length) throw new TsruncError('config.json: process.args must name the program to run');
+  if (proc.terminal) {
+    throw new TsruncError('process.terminal is true, but terminals (--console-socket) are not supported yet: set process.terminal to false');
+  }
+  if (!rootfs) throw new TsruncError('config.json: root.path is required');
+  const ns = planNamespaces(spec.linux?.namespaces, spec.linux?.timeOffsets);
+  if (!ns.newTypes.includes('mount')) {
+    throw new TsruncError('linux.namespaces: a new mount namespace is required (tsrunc builds the rootfs in it)');
+  }
+  if ((spec.hostname || spec.domainname) && !ns.newTypes.includes('uts')) {
+    throw new TsruncError('unable to set hostname without a private UTS namespace');
+  }
+  checkJoinPaths(ns, sys());
+  const listen = listenFds();
+  checkPreservedFds(listen, opts.preserveFds);
+  return { spec, bundle, rootfs, ns, extraFds: listen + opts.preserveFds, listen };
+}
+
+function initPlan(c: Checked, opts: CreateOptions, fifo: string | undefined): InitPlan {
+  const proc = c.spec.process!;
+  const env = [...(proc.env ?? [])];
+  if (c.listen > 0) env.push(`LISTEN_FDS=${c.listen}`, 'LISTEN_PID=1');
+  const user = proc.user ?? { uid: 0, gid: 0 };
+  const plan: InitPlan = {
+    rootfs: {
+      rootfs: c.rootfs,
+      mounts: mountsFor(c.spec, c.bundle),
+      noPivot: opts.noPivot,
+      readonly: !!c.spec.root?.readonly,
+      cwd: proc.cwd || '/',
+      userns: c.ns.newUserNs || c.ns.joins.some((j) => j.type === 'user'),
+      ...(c.spec.linux?.rootfsPropagation ? { propagation: c.spec.linux.rootfsPropagation } : {}),
+    },
+    newCgroupNs: c.ns.newCgroupNs,
+    args: proc.args!,
+    env,
+    cwd: proc.cwd || '/',
+    user: {
+      uid: user.uid ?? 0,
+      gid: user.gid ?? 0,
+      ...(user.additionalGids ? { additionalGids: user.additionalGids } : {}),
+      ...(user.umask !== undefined ? { umask: user.umask } : {}),
+    },
+    // Denied only in a user namespace created without privilege (see writeIdMaps).
+    setgroups: !(c.ns.newUserNs && process.geteuid!() !== 0),
+    preservedFds: c.extraFds,
+  };
+  if (c.ns.newTypes.includes('uts')) {
+    if (c.spec.hostname !== undefined) plan.hostname = c.spec.hostname;
+    if (c.spec.domainname !== undefined) plan.domainname = c.spec.domainname;
+  }
+  if (fifo) plan.execFifo = fifo;
+  return plan;
+}
+
+/** temp + rename, like runc: a reader never sees a partial pid file. */
+export function writePidFile(file: string, pid: number): void {
+  const abs = path.resolve(file);
+  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}`);
+  fs.writeFileSync(tmp, String(pid), { mode: 0o644 });
+  fs.renameSync(tmp, abs);
+}
+
+/** Waits (bounded) until pid is gone or a zombie: its mounts and namespaces are released by then. */
+export function waitGone(pid: number, startTime?: string, timeoutMs = 5000): boolean {
+  const deadline = Date.now() + timeoutMs;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  while (processAlive(pid, startTime)) {
+    if (Date.now() > deadline) return false;
+    Atomics.wait(sleeper, 0, 0, 2);
+  }
+  return true;
+}
+
+function killQuietly(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+function helperArgv(c: Pick<Checked, 'ns' | 'extraFds'>): string[] {
+  return nsexecArgs(c.ns, 3 + c.extraFds, []);
+}
+
+/**
+ * The namespace part of the config read without validation, to start
+ * nsexec before the (slower) full load. Any doubt means no early start:
+ * the full check then reports the problem properly.
+ */
+function spawnEarly(opts: CreateOptions): (Helper & { argv: string[] }) | undefined {
+  try {
+    const raw = JSON.parse(fs.readFileSync(path.join(path.resolve(opts.bundle), 'config.json'), 'utf8')) as Spec;
+    if (!raw.process?.args?.length || raw.process.terminal) return undefined;
+    const ns = planNamespaces(raw.linux?.namespaces, raw.linux?.timeOffsets);
+    if (!ns.newTypes.includes('mount')) return undefined;
+    checkJoinPaths(ns, sys());
+    const listen = listenFds();
+    checkPreservedFds(listen, opts.preserveFds);
+    const extraFds = listen + opts.preserveFds;
+    return { ...spawnHelper(sys(), ns, extraFds), argv: helperArgv({ ns, extraFds }) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Our children, zombies included: H, and P, which CLONE_PARENT made ours too. */
+function ownChildren(): number[] {
+  try {
+    return fs.readFileSync(`/proc/self/task/${process.pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Kills nsexec and whatever it forked, and returns once all of them are
+ * gone. Once H is dead it can fork no more, so our child list is then
+ * final: that also covers a P whose pid H died before reporting.
+ */
+function abandon(h: Helper): void {
+  killQuietly(h.pid);
+  waitGone(h.pid);
+  h.channel.close();
+  const children = ownChildren();
+  for (const pid of children) if (processAlive(pid)) killQuietly(pid);
+  for (const pid of children) waitGone(pid);
+}
+
+/**
+ * Creates the container up to `created`. mode 'run' sends `start` over the
+ * socket instead of leaving init to wait on the exec fifo.
+ */
+export function createContainer(globals: GlobalOptions, opts: CreateOptions, mode: 'create' | 'run'): Created {
+  const store = openStore(globals.root);
+  store.dir(opts.id); // validates the id before any other work
+  if (store.exists(opts.id)) throw new TsruncError(MSG.exists);
+  mark('cli parsed');
+  const s = sys();
+  // Start nsexec + Node-init (~35 ms of Node boot) first and validate the
+  // bundle and write the record while it boots. Safe before the record
+  // exists: until init gets its plan it dies with our socket.
+  const early = spawnEarly(opts);
+  let helper: Helper | undefined = early;
+  mark('nsexec spawned (early)');
+  let c: Checked;
+  try {
+    c = check(opts);
+    mark('bundle loaded and checked');
+    if (early && early.argv.join('\0') !== helperArgv(c).join('\0')) {
+      // The validated config asks for something else than the raw read: start over.
+      abandon(early);
+      helper = undefined;
+    }
+  } catch (e) {
+    if (helper) abandon(helper);
+    throw e;
+  }
+
+  // The record (status creating) exists before init can get its plan, and
+  // without a plan init dies with our socket: a create killed at any point
+  // leaves nothing `delete --force` misses.
+  const record: ContainerRecord = {
+    ociVersion: c.spec.ociVersion,
+    id: opts.id,
+    status: 'creating',
+    pid: 0,
+    pidStartTime: '',
+    bundle: c.bundle,
+    rootfs: c.rootfs,
+    created: new Date().toISOString(),
+    owner: '',
+    ...(c.spec.annotations ? { annotations: c.spec.annotations } : {}),
+    internal: {
+      creatorPid: process.pid,
+      creatorStartTime: readStartTime(process.pid) ?? '',
+      newNamespaces: c.ns.newTypes,
+    },
+  };
+  let handle: ContainerHandle;
+  try {
+    handle = store.create(opts.id, record);
+  } catch (e) {
+    if (helper) abandon(helper);
+    throw e;
+  }
+  mark('state record written (creating)');
+  let pid: number | undefined;
+  let pidFileWritten = false;
+  try {
+    if (!helper) {
+      helper = spawnHelper(s, c.ns, c.extraFds);
+      mark('nsexec spawned');
+    }
+    const h = helper;
+    let fifo: string | undefined;
+    if (mode === 'create') {
+      fifo = path.join(handle.dir, EXEC_FIFO);
+      s.mkfifo(fifo, 0o622);
+      record.internal.execFifo = fifo;
+    }
+    const ch = h.channel;
+    const recv = (): Message => {
+      const m = ch.recv();
+      if (!m) throw new TsruncError('container init exited before the container was created');
+      if (m.type === 'error') throw new TsruncError(describeHelperError(m, (e) => new SysError('', e).message.slice(2)));
+      return m;
+    };
+    for (;;) {
+      const m = recv();
+      if (m.type === 'log') {
+        log.debug(m.message);
+      } else if (m.type === 'userns') {
+        const linux = c.spec.linux ?? {};
+        writeIdMaps(m.pid, linux.uidMappings, linux.gidMappings, process.geteuid!());
+        ch.send({ type: 'ack' });
+      } else if (m.type === 'pid') {
+        pid = m.pid;
+        mark('nsexec done (namespaces made)');
+        ch.send({ type: 'plan', plan: initPlan(c, opts, fifo) });
+      } else if (m.type === 'ready') {
+        mark('init booted');
+        // cgroups: join here (after Node-init booted, so Node's own ~30 MB is
+        // charged to the caller, not to the container's memory limit).
+        ch.send({ type: 'joined' });
+      } else if (m.type === 'created') {
+        mark('init created (rootfs done)');
+        break;
+      } else {
+        throw new TsruncError(`unexpected message ${m.type} from container init`);
+      }
+    }
+    if (!pid) throw new TsruncError('container init never reported its pid');
+    const startTime = readStartTime(pid);
+    if (!startTime) throw new TsruncError('container init exited before the container was created');
+    if (opts.pidFile) {
+      writePidFile(opts.pidFile, pid);
+      pidFileWritten = true;
+    }
+    record.status = 'created';
+    record.pid = pid;
+    record.pidStartTime = startTime;
+    delete record.internal.creatorPid;
+    delete record.internal.creatorStartTime;
+    if (mode === 'run') {
+      record.status = 'running';
+      record.internal.started = true;
+      delete record.internal.execFifo;
+    }
+    handle.write(record);
+    mark('state record written (created)');
+    // Init exits if the socket closes before this arrives: an unrecorded init never survives us.
+    ch.send({ type: mode === 'run' ? 'start' : 'ok' });
+    if (mode === 'run' && fifo) fs.rmSync(fifo, { force: true });
+    return { handle, record, channel: ch, pid };
+  } catch (e) {
+    killQuietly(pid);
+    // Also kills a P whose pid we had not read yet, and returns at EOF.
+    if (helper) abandon(helper);
+    if (pid) waitGone(pid);
+    if (pidFileWritten && opts.pidFile) fs.rmSync(opts.pidFile, { force: true });
+    try {
+      handle.remove();
+    } catch (e2) {
+      log.warn(`cleanup of ${handle.dir}: ${(e2 as Error).message}`);
+    }
+    throw e;
+  }
+}

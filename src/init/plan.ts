@@ -1,0 +1,23 @@
+// What the runtime decided and init carries out, sent as one message.
+// Init makes no decision of its own: every field was validated by R.
+import type { RootfsPlan } from '../rootfs/setup.js';
+
+export interface InitPlan {
+  rootfs: RootfsPlan;
+  /** unshare(CLONE_NEWCGROUP) once R has moved init into the container's cgroups. */
+  newCgroupNs: boolean;
+  /** Set only with a new UTS namespace. */
+  hostname?: string;
+  domainname?: string;
+  args: string[];
+  /** The final environment (config env + LISTEN_FDS/LISTEN_PID). */
+  env: string[];
+  cwd: string;
+  user: { uid: number; gid: number; additionalGids?: number[]; umask?: number };
+  /** False when setgroups is denied (a user namespace created without privilege). */
+  setgroups: boolean;
+  /** Host path of the exec fifo (create); absent for run, where `start` comes on the socket. */
+  execFifo?: string;
+  /** fds 3..3+preservedFds-1 stay open into the container's process. */
+  preservedFds: number;
+}

@@ -1,0 +1,294 @@
+// The typed system-call layer. Everything above src/sys/ talks to a `Sys`,
+// so policy code (rootfs, namespaces, init) can be unit-tested without root
+// against the recording double in ./recording.ts (youki's Syscall trait is
+// the model). The koffi implementation binds each libc function on first use:
+// a command pays only for the calls it makes.
+import { check, koffi, libc, SysError } from './ffi.js';
+
+export const MS = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  SYNCHRONOUS: 0x10,
+  REMOUNT: 0x20,
+  MANDLOCK: 0x40,
+  DIRSYNC: 0x80,
+  NOSYMFOLLOW: 0x100,
+  NOATIME: 0x400,
+  NODIRATIME: 0x800,
+  BIND: 0x1000,
+  MOVE: 0x2000,
+  REC: 0x4000,
+  SILENT: 0x8000,
+  UNBINDABLE: 1 << 17,
+  PRIVATE: 1 << 18,
+  SLAVE: 1 << 19,
+  SHARED: 1 << 20,
+  RELATIME: 1 << 21,
+  STRICTATIME: 1 << 24,
+  LAZYTIME: 1 << 25,
+} as const;
+
+export const MNT_DETACH = 2;
+
+export const CLONE = {
+  NEWTIME: 0x00000080,
+  NEWNS: 0x00020000,
+  NEWCGROUP: 0x02000000,
+  NEWUTS: 0x04000000,
+  NEWIPC: 0x08000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+} as const;
+
+export const PR_SET_DUMPABLE = 4;
+export const CLOSE_RANGE_CLOEXEC = 1 << 2;
+export const AF_UNIX = 1;
+export const SOCK_SEQPACKET = 5;
+export const SOCK_CLOEXEC = 0o2000000;
+const NS_GET_NSTYPE = 0xb703;
+const F_GETFD = 1;
+const F_SETFD = 2;
+const SYS_pivot_root = 155;
+const SYS_pidfd_open = 434;
+const SYS_pidfd_send_signal = 424;
+
+export interface Sys {
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  umount2(target: string, flags: number): void;
+  pivotRoot(newRoot: string, putOld: string): void;
+  chroot(path: string): void;
+  chdir(path: string): void;
+  fchdir(fd: number): void;
+  unshare(flags: number): void;
+  setns(fd: number, nstype: number): void;
+  sethostname(name: string): void;
+  setdomainname(name: string): void;
+  mkfifo(path: string, mode: number): void;
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  socketpair(): [number, number];
+  prctl(option: number, arg2: number): number;
+  setresuid(r: number, e: number, s: number): void;
+  setresgid(r: number, e: number, s: number): void;
+  setgroups(gids: number[]): void;
+  closeRange(first: number, last: number, flags: number): void;
+  /** FD_CLOEXEC of an open fd (throws EBADF when closed). */
+  isCloexec(fd: number): boolean;
+  /** Clears FD_CLOEXEC so the fd survives execve (Node marks 0..2 close-on-exec). */
+  clearCloexec(fd: number): void;
+  /**
+   * posix_spawn (vfork-style: no copy of Node's page tables, no libuv child
+   * bookkeeping). fdMap[i] becomes fd i in the child (dup2, which also clears
+   * FD_CLOEXEC when source and target are equal); all signals default, empty mask.
+   */
+  spawn(path: string, argv: string[], envp: string[], fdMap: number[]): number;
+  /** Default disposition for every signal and an empty mask: ignored signals (Node ignores SIGPIPE) survive execve. */
+  resetSignals(): void;
+  execve(path: string, argv: string[], envp: string[]): never;
+  kill(pid: number, sig: number): void;
+  /** _exit(2): no exit handlers, no joining of libuv threads (one may be blocked in a read). */
+  exit(code: number): never;
+  /** Async waitpid on koffi's worker thread: resolves to the raw wait status. */
+  waitpid(pid: number): Promise<number>;
+  pidfdOpen(pid: number): number;
+  pidfdSendSignal(pidfd: number, sig: number): void;
+  /** CLONE_NEW* type of the namespace file open at fd. */
+  ioctlNsType(fd: number): number;
+  /** statvfs(3) f_flag (ST_* bits) of the mount holding path. */
+  statvfsFlags(path: string): number;
+}
+
+type Fn = (...args: any[]) => any;
+
+class KoffiSys implements Sys {
+  private fns = new Map<string, Fn>();
+
+  private fn(decl: string): Fn {
+    let f = this.fns.get(decl);
+    if (!f) {
+      f = libc().func(decl) as unknown as Fn;
+      this.fns.set(decl, f);
+    }
+    return f;
+  }
+
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
+    const f = this.fn('int mount(const char *, const char *, const char *, unsigned long, const char *)');
+    check(f(source, target, fstype, flags, data), 'mount', `${source ?? ''} on ${target}`);
+  }
+  umount2(target: string, flags: number): void {
+    check(this.fn('int umount2(const char *, int)')(target, flags), 'umount2', target);
+  }
+  pivotRoot(newRoot: string, putOld: string): void {
+    const f = this.fn('long syscall(long, ...)');
+    check(Number(f(SYS_pivot_root, 'const char *', newRoot, 'const char *', putOld)), 'pivot_root', newRoot);
+  }
+  chroot(path: string): void {
+    check(this.fn('int chroot(const char *)')(path), 'chroot', path);
+  }
+  chdir(path: string): void {
+    check(this.fn('int chdir(const char *)')(path), 'chdir', path);
+  }
+  fchdir(fd: number): void {
+    check(this.fn('int fchdir(int)')(fd), 'fchdir');
+  }
+  unshare(flags: number): void {
+    check(this.fn('int unshare(int)')(flags), 'unshare');
+  }
+  setns(fd: number, nstype: number): void {
+    check(this.fn('int setns(int, int)')(fd, nstype), 'setns');
+  }
+  sethostname(name: string): void {
+    check(this.fn('int sethostname(const char *, size_t)')(name, Buffer.byteLength(name)), 'sethostname', name);
+  }
+  setdomainname(name: string): void {
+    check(this.fn('int setdomainname(const char *, size_t)')(name, Buffer.byteLength(name)), 'setdomainname', name);
+  }
+  mkfifo(path: string, mode: number): void {
+    check(this.fn('int mkfifo(const char *, uint32_t)')(path, mode), 'mkfifo', path);
+  }
+  mknod(path: string, mode: number, major: number, minor: number): void {
+    const dev = (BigInt(major & 0xfffff000) << 32n) | (BigInt(major & 0xfff) << 8n) | (BigInt(minor & 0xffffff00) << 12n) | BigInt(minor & 0xff);
+    check(this.fn('int mknod(const char *, uint32_t, uint64_t)')(path, mode, dev), 'mknod', path);
+  }
+  socketpair(): [number, number] {
+    const sv = [0, 0];
+    check(this.fn('int socketpair(int, int, int, _Out_ int *sv)')(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 'socketpair');
+    return [sv[0]!, sv[1]!];
+  }
+  prctl(option: number, arg2: number): number {
+    const f = this.fn('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');
+    return check(f(option, arg2, 0, 0, 0), 'prctl');
+  }
+  setresuid(r: number, e: number, s: number): void {
+    check(this.fn('int setresuid(uint32_t, uint32_t, uint32_t)')(r, e, s), 'setresuid', String(e));
+  }
+  setresgid(r: number, e: number, s: number): void {
+    check(this.fn('int setresgid(uint32_t, uint32_t, uint32_t)')(r, e, s), 'setresgid', String(e));
+  }
+  setgroups(gids: number[]): void {
+    const f = this.fn('int setgroups(size_t, const uint32_t *)');
+    check(f(gids.length, gids.length ? gids : null), 'setgroups');
+  }
+  closeRange(first: number, last: number, flags: number): void {
+    check(this.fn('int close_range(unsigned int, unsigned int, int)')(first, last, flags), 'close_range');
+  }
+  isCloexec(fd: number): boolean {
+    return (check(this.fn('int fcntl(int, int, ...)')(fd, F_GETFD) as number, 'fcntl', String(fd)) & 1) !== 0;
+  }
+  clearCloexec(fd: number): void {
+    const f = this.fn('int fcntl(int, int, ...)');
+    const cur = check(f(fd, F_GETFD) as number, 'fcntl', String(fd));
+    check(f(fd, F_SETFD, 'int', cur & ~1) as number, 'fcntl', String(fd));
+  }
+  spawn(path: string, argv: string[], envp: string[], fdMap: number[]): number {
+    // Opaque glibc structs (80 and 336 bytes on x86_64/aarch64): generous buffers.
+    const fa = Buffer.alloc(256);
+    const attr = Buffer.alloc(512);
+    const all = Buffer.alloc(128);
+    const none = Buffer.alloc(128);
+    const faInit = this.fn('int posix_spawn_file_actions_init(void *)');
+    const faDup2 = this.fn('int posix_spawn_file_actions_adddup2(void *, int, int)');
+    const faDestroy = this.fn('int posix_spawn_file_actions_destroy(void *)');
+    const attrInit = this.fn('int posix_spawnattr_init(void *)');
+    const attrFlags = this.fn('int posix_spawnattr_setflags(void *, short)');
+    const attrSigdef = this.fn('int posix_spawnattr_setsigdefault(void *, const void *)');
+    const attrSigmask = this.fn('int posix_spawnattr_setsigmask(void *, const void *)');
+    const attrDestroy = this.fn('int posix_spawnattr_destroy(void *)');
+    const spawn = this.fn('int posix_spawn(_Out_ int *pid, const char *, const void *, const void *, const char **, const char **)');
+    this.fn('int sigfillset(void *)')(all);
+    const must = (ret: number, what: string): void => {
+      // posix_spawn* return the error number instead of setting errno.
+      if (ret !== 0) throw new SysError(what, ret);
+    };
+    must(faInit(fa), 'posix_spawn_file_actions_init');
+    must(attrInit(attr), 'posix_spawnattr_init');
+    try {
+      // Callers map fds onto themselves plus one fd above all of them, so no dup2 clobbers a later source.
+      fdMap.forEach((src, target) => must(faDup2(fa, src, target), 'posix_spawn_file_actions_adddup2'));
+      const POSIX_SPAWN_SETSIGDEF = 0x04;
+      const POSIX_SPAWN_SETSIGMASK = 0x08;
+      must(attrFlags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK), 'posix_spawnattr_setflags');
+      must(attrSigdef(attr, all), 'posix_spawnattr_setsigdefault');
+      must(attrSigmask(attr, none), 'posix_spawnattr_setsigmask');
+      const pid = [0];
+      must(spawn(pid, path, fa, attr, [...argv, null], [...envp, null]), `posix_spawn ${path}`);
+      return pid[0]!;
+    } finally {
+      faDestroy(fa);
+      attrDestroy(attr);
+    }
+  }
+  resetSignals(): void {
+    const signal = this.fn('void *signal(int, void *)');
+    for (let sig = 1; sig < 65; sig++) {
+      if (sig === 9 || sig === 19 || sig === 32 || sig === 33) continue; // KILL, STOP, glibc-internal
+      signal(sig, null);
+    }
+    const empty = Buffer.alloc(128);
+    this.fn('int sigprocmask(int, const void *, void *)')(2 /* SIG_SETMASK */, empty, null);
+  }
+  execve(path: string, argv: string[], envp: string[]): never {
+    const f = this.fn('int execve(const char *, const char **, const char **)');
+    f(path, [...argv, null], [...envp, null]);
+    throw new SysError('execve', koffi().errno(), path);
+  }
+  exit(code: number): never {
+    this.fn('void _exit(int)')(code);
+    throw new Error('unreachable: _exit returned');
+  }
+  kill(pid: number, sig: number): void {
+    check(this.fn('int kill(int, int)')(pid, sig), 'kill', String(pid));
+  }
+  waitpid(pid: number): Promise<number> {
+    const f = this.fn('int waitpid(int, _Out_ int *status, int)') as Fn & { async: Fn };
+    return new Promise((resolve, reject) => {
+      const status = [0];
+      const again = (): void => {
+        f.async(pid, status, 0, (err: unknown, ret: number) => {
+          if (err) return reject(err);
+          if (ret < 0) {
+            // errno of a call on koffi's worker thread is not observable here;
+            // EINTR is the only failure worth a retry and is harmless to retry.
+            return again();
+          }
+          resolve(status[0]!);
+        });
+      };
+      again();
+    });
+  }
+  pidfdOpen(pid: number): number {
+    const f = this.fn('long syscall(long, ...)');
+    return Number(check(Number(f(SYS_pidfd_open, 'int', pid, 'unsigned int', 0)), 'pidfd_open', String(pid)));
+  }
+  pidfdSendSignal(pidfd: number, sig: number): void {
+    const f = this.fn('long syscall(long, ...)');
+    check(Number(f(SYS_pidfd_send_signal, 'int', pidfd, 'int', sig, 'void *', null, 'unsigned int', 0)), 'pidfd_send_signal');
+  }
+  ioctlNsType(fd: number): number {
+    return check(this.fn('int ioctl(int, unsigned long, ...)')(fd, NS_GET_NSTYPE) as number, 'ioctl(NS_GET_NSTYPE)');
+  }
+  statvfsFlags(path: string): number {
+    // struct statvfs on x86_64/aarch64: eleven unsigned longs, f_flag is the 10th.
+    const buf = Buffer.alloc(128);
+    check(this.fn('int statvfs(const char *, void *)')(path, buf), 'statvfs', path);
+    return Number(buf.readBigUInt64LE(72));
+  }
+}
+
+let real: Sys | undefined;
+/** The process-wide koffi-backed implementation. */
+export function sys(): Sys {
+  real ??= new KoffiSys();
+  return real;
+}
+
+/** Wait-status decoding, as the shell reports it: the code, or 128+signal. */
+export function exitCodeOf(status: number): number {
+  const sig = status & 0x7f;
+  if (sig === 0) return (status >> 8) & 0xff;
+  return 128 + sig;
+}
