@@ -45,7 +45,17 @@ bin/tsrunc: dist/.bundle dist/tsrunc-nsexec dist/koffi.node
 	@printf '{"type":"commonjs"}\n' > bin/package.json
 	@$(NODE_BIN) -e 'const [n,c,b]=process.argv.slice(1);require("fs").writeFileSync(process.argv[4]+".tmp",`#!$${n}\ntry { require("node:module").enableCompileCache($${JSON.stringify(c)}); } catch {}\nrequire($${JSON.stringify(b)});\n`,{mode:0o755})' "$(NODE_BIN)" "$(CURDIR)/dist/.compile-cache" "$(CURDIR)/dist/tsrunc.cjs" $@
 	@mv $@.tmp $@
+	@$(MAKE) --no-print-directory warm-init CACHE=$(CURDIR)/dist/.compile-cache INIT=$(CURDIR)/dist/init.cjs
 	@echo "built bin/tsrunc"
+
+# Node-init never exits through Node (it execs the container's program), so
+# it never writes its compile cache: write it here, from a run of init.cjs
+# without a sync socket, which fails at once (exit 1) after loading. The key
+# is init.cjs's path, so it is done again for the installed copy.
+.PHONY: warm-init
+warm-init:
+	@mkdir -p -m 700 $(CACHE)
+	@NODE_COMPILE_CACHE=$(CACHE) $(NODE_BIN) $(INIT) </dev/null >/dev/null 2>&1 || true
 
 # Everything a test run needs, installed on a fresh Debian machine.
 deps:
@@ -72,6 +82,7 @@ install: build
 	@printf '{"type":"commonjs"}\n' > $(DESTDIR)$(PREFIX)/lib/tsrunc/package.json
 	@$(NODE_BIN) -e 'const [n,c,b,o]=process.argv.slice(1);require("fs").writeFileSync(o,`#!$${n}\ntry { require("node:module").enableCompileCache($${JSON.stringify(c)}); } catch {}\nrequire($${JSON.stringify(b)});\n`,{mode:0o755})' "$(PREFIX)/lib/tsrunc/node" "$(PREFIX)/lib/tsrunc/.compile-cache" "$(PREFIX)/lib/tsrunc/tsrunc.cjs" $(DESTDIR)$(PREFIX)/lib/tsrunc/bin/tsrunc
 	ln -sf ../lib/tsrunc/bin/tsrunc $(DESTDIR)$(PREFIX)/bin/tsrunc
+	@if [ -z "$(DESTDIR)" ]; then $(MAKE) --no-print-directory warm-init NODE_BIN=$(PREFIX)/lib/tsrunc/node CACHE=$(PREFIX)/lib/tsrunc/.compile-cache INIT=$(PREFIX)/lib/tsrunc/init.cjs; fi
 
 clean:
 	rm -rf dist bin/tsrunc src/generated

@@ -160,21 +160,39 @@ console.log(line(header));
 for (const r of rows) console.log(line(r));
 
 // tsrunc's own phase timings: its --debug log stamps each step with the time
-// since process start ("create: nsexec spawned at 113.4 ms"). One traced
-// create, start and delete; only the timed lines are shown.
+// since process start ("create: nsexec spawned at 113.4 ms"). Several traced
+// create/start/delete cycles; each timed line is shown with the median of
+// its figures.
 const ts = usable.find((r) => r.name === 'tsrunc');
 if (ts) {
-  const id = newId('trace');
-  const phases = [['create', '--bundle', bundle.dir, id], ['start', id], ['delete', '--force', id]];
-  const timed = [];
-  for (const args of phases) {
-    const res = rt(ts, ['--debug', ...args]);
-    for (const line of res.out.split('\n')) {
-      const msg = /msg="(.*)"/.exec(line)?.[1] ?? line;
-      if (/\d ms\b/.test(msg)) timed.push(`  ${args[0].padEnd(7)} ${msg}`);
+  const TRACES = Number(process.env.BENCH_TRACES ?? 9);
+  const lines = new Map();
+  for (let k = 0; k < TRACES; k++) {
+    const id = newId('trace');
+    for (const args of [['create', '--bundle', bundle.dir, id], ['start', id], ['delete', '--force', id]]) {
+      const res = rt(ts, ['--debug', ...args]);
+      for (const line of res.out.split('\n')) {
+        const msg = /msg="(.*)"/.exec(line)?.[1] ?? line;
+        if (!/\d ms\b/.test(msg)) continue;
+        const key = `${args[0].padEnd(7)} ${msg.replace(/\d+(\.\d+)? ms/g, '# ms')}`;
+        const nums = [...msg.matchAll(/(\d+(?:\.\d+)?) ms/g)].map((m) => Number(m[1]));
+        if (!lines.has(key)) lines.set(key, []);
+        lines.get(key).push(nums);
+      }
     }
   }
-  if (timed.length) console.log(`\ntsrunc --debug timings (one create/start/delete, ms since process start):\n${timed.join('\n')}`);
+  if (lines.size) {
+    console.log(`\ntsrunc --debug timings (median of ${TRACES} create/start/delete, ms since process start):`);
+    for (const [key, runs] of lines) {
+      let i = 0;
+      const text = key.replace(/# ms/g, () => {
+        const v = quantile(runs.map((r) => r[i]), 0.5);
+        i++;
+        return `${v.toFixed(1)} ms`;
+      });
+      console.log(`  ${text}`);
+    }
+  }
 }
 
 fs.mkdirSync(path.join(here, 'out'), { recursive: true });

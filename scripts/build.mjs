@@ -1,6 +1,10 @@
 // Bundles the CLI and the in-container init into single CommonJS files:
 // one file loads in a fraction of the time of hundreds of modules, and every
-// CLI call pays that load (see docs/architecture.md).
+// CLI call pays that load (see docs/architecture.md). What only some calls
+// need stays out of the hot bundle, in sibling files loaded on demand:
+//   dist/cli-usage.cjs   commander (help, usage errors), src/cli/usage.ts
+//   dist/validators.cjs  the precompiled schema validators (create, run)
+import { copyFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 const common = {
@@ -14,9 +18,21 @@ const common = {
   // index.js pulls in https, zlib and crypto and costs ~15 ms per start.
   external: ['*.node'],
   legalComments: 'none',
+  // validate.ts reads import.meta.url only when run from source.
+  logOverride: { 'empty-import-meta': 'silent' },
+};
+
+/** Imports that become run-time requires of a sibling file in dist/. */
+const siblings = {
+  name: 'siblings',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/usage\.js$/ }, (a) => (a.importer.endsWith('src/cli/main.ts') ? { path: './cli-usage.cjs', external: true } : undefined));
+  },
 };
 
 await Promise.all([
-  build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/tsrunc.cjs' }),
+  build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/tsrunc.cjs', plugins: [siblings] }),
+  build({ ...common, entryPoints: ['src/cli/usage.ts'], outfile: 'dist/cli-usage.cjs' }),
   build({ ...common, entryPoints: ['src/init/main.ts'], outfile: 'dist/init.cjs' }),
+  copyFile('src/generated/validators.cjs', 'dist/validators.cjs'),
 ]);

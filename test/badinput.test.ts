@@ -79,9 +79,9 @@ t.test('program not found in the container fails at create time', async (t) => {
   await expectFailure(t, ['run', '-b', b2.dir, 'b5'], /exec: "\/bin\/nosuch": stat \/bin\/nosuch: no such file or directory/, b2);
 });
 
-t.test('terminal: true is refused clearly instead of hanging', async (t) => {
+t.test('terminal: true without --console-socket is refused clearly instead of hanging', async (t) => {
   const b = bundle(['true'], (c) => (c.process.terminal = true));
-  await expectFailure(t, ['create', '-b', b.dir, 'b6'], /terminals .* not supported yet/, b);
+  await expectFailure(t, ['create', '-b', b.dir, 'b6'], /cannot allocate tty if tsrunc will detach without setting console socket/, b);
 });
 
 t.test('malformed and duplicate ids', async (t) => {

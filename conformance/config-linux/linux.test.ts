@@ -255,3 +255,69 @@ requirement(t, { id: 'readonlyPaths', section: 'config-linux.md#readonly-paths',
   t.match(r.stdout, /rw-ok/, 'other paths writable');
   t.match(r.stdout, /ro-readonly/, 'listed path read-only');
 });
+
+// "maskedPaths ... The values MUST be absolute paths in the container
+// namespace." A listed path that the container does not have is nothing to
+// mask (runc and crun skip it): the container still starts.
+requirement(t, { id: 'maskedPaths.missing', section: 'config-linux.md#masked-paths', level: 'MUST', title: 'a masked or read-only path that does not exist does not fail the container' }, async (t) => {
+  const r = await rt.runScript('echo started', (c) => {
+    c.linux.maskedPaths = ['/conf-nonexistent/file', '/proc/conf-nonexistent'];
+    c.linux.readonlyPaths = ['/conf-nonexistent-ro'];
+  });
+  t.equal(r.exitCode, 0, r.stderr);
+  t.equal(r.stdout.trim(), 'started');
+});
+
+// "devices ... type (string, REQUIRED) - type of device: c, b, u or p."
+requirement(t, { id: 'devices.types', section: 'config-linux.md#devices', level: 'MUST', title: 'block, unbuffered character and fifo devices are created with their type' }, async (t) => {
+  const r = await rt.runScript('stat -c "%n %F %t:%T %a" /dev/conf-blk /dev/conf-unbuf /dev/conf-fifo', (c) => {
+    c.linux.devices = [
+      { path: '/dev/conf-blk', type: 'b', major: 7, minor: 200, fileMode: 0o600 },
+      { path: '/dev/conf-unbuf', type: 'u', major: 1, minor: 3, fileMode: 0o666 },
+      { path: '/dev/conf-fifo', type: 'p', fileMode: 0o620 },
+    ];
+  });
+  t.equal(r.exitCode, 0, r.stderr);
+  t.match(r.stdout, /^\/dev\/conf-blk block special file 7:c8 600$/m);
+  t.match(r.stdout, /^\/dev\/conf-unbuf character special file 1:3 666$/m);
+  t.match(r.stdout, /^\/dev\/conf-fifo fifo 0:0 620$/m);
+});
+
+// "sysctl (object, OPTIONAL) allows kernel parameters to be modified at
+// runtime for the container." -- for the container: the host keeps its value.
+requirement(t, { id: 'sysctl.container-only', section: 'config-linux.md#sysctl', level: 'MUST', title: 'a namespaced sysctl changes the container\'s value only' }, async (t) => {
+  const host = fs.readFileSync('/proc/sys/kernel/shmmni', 'utf8');
+  const want = String(Number(host.trim()) - 1);
+  const r = await rt.runScript('cat /proc/sys/kernel/shmmni', (c) => (c.linux.sysctl = { 'kernel.shmmni': want }));
+  t.equal(r.exitCode, 0, r.stderr);
+  t.equal(r.stdout.trim(), want, 'inside');
+  t.equal(fs.readFileSync('/proc/sys/kernel/shmmni', 'utf8'), host, 'host unchanged');
+});
+
+// "rootfsPropagation (string, OPTIONAL) sets the rootfs's mount propagation.
+// Its value is either shared, slave, private or unbindable." The rootfs is
+// the container's "/" mount: its optional fields in /proc/self/mountinfo.
+// The rootfs is made a shared mount on the host first, so "slave" and
+// "shared" have a peer group to show.
+const ROOT_PROPAGATION: Record<string, (optional: string[]) => boolean> = {
+  shared: (o) => o.some((x) => x.startsWith('shared:')),
+  slave: (o) => o.some((x) => x.startsWith('master:')) && !o.some((x) => x.startsWith('shared:')),
+  private: (o) => o.length === 0,
+  unbindable: (o) => o.includes('unbindable'),
+};
+for (const [prop, ok] of Object.entries(ROOT_PROPAGATION)) {
+  requirement(t, { id: `rootfsPropagation.${prop}`, section: 'config-linux.md#rootfs-mount-propagation', level: 'MUST', title: `rootfsPropagation ${prop} is the root mount's propagation` }, async (t) => {
+    let rootfs = '';
+    const r = await rt.runScript('cat /proc/self/mountinfo', (c) => (c.linux.rootfsPropagation = prop), (b) => {
+      rootfs = b.rootfs;
+      execFileSync('mount', ['--bind', b.rootfs, b.rootfs]);
+      execFileSync('mount', ['--make-shared', b.rootfs]);
+    });
+    execFileSync('umount', ['-l', rootfs]);
+    t.equal(r.exitCode, 0, r.stderr);
+    const line = r.stdout.split('\n').find((l) => l.split(' ')[4] === '/');
+    const pre = (line ?? '').split(' - ')[0]!.split(' ');
+    const optional = pre.slice(6);
+    t.ok(line && ok(optional), `root mount: ${optional.join(' ') || '(no propagation fields)'}`);
+  });
+}

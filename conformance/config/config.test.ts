@@ -1,7 +1,9 @@
 // config.md: root, mounts, process and hostname, checked from inside the
 // container through `run`.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { Runtime, requirement, exists, lines, newId } from '../lib/harness.js';
 
@@ -98,6 +100,27 @@ requirement(t, { id: 'mounts.options.linux', section: 'config.md#linux-mount-opt
   }, (b) => fs.mkdirSync(path.join(b.rootfs, 'o')));
   const opts = (r.stdout.split(' ')[3] ?? '').split(',');
   for (const o of ['ro', 'nosuid', 'nodev', 'noexec', 'noatime', 'sync', 'dirsync']) t.ok(opts.includes(o), `${o} (${opts.join(',')})`);
+});
+
+// Linux mount options: the recursive ones ("rro", "rnosuid", "rnodev",
+// "rnoexec", ...) are "implemented using mount_setattr(2) with AT_RECURSIVE":
+// a submount of an rbind gets them too.
+requirement(t, { id: 'mounts.options.recursive', section: 'config.md#linux-mount-options', level: 'SHOULD', title: 'recursive options (rro, rnosuid, rnodev, rnoexec) reach submounts of an rbind' }, async (t) => {
+  const src = fs.mkdtempSync(path.join(os.tmpdir(), 'tsr-conf-rro-'));
+  fs.mkdirSync(path.join(src, 'sub'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'conf-sub', path.join(src, 'sub')]);
+  try {
+    const r = await rt.runScript('grep " /r/sub " /proc/self/mountinfo; touch /r/sub/x 2>/dev/null && echo writable || echo read-only', (c) => {
+      c.mounts.push({ destination: '/r', type: 'bind', source: src, options: ['rbind', 'rro', 'rnosuid', 'rnodev', 'rnoexec'] });
+    });
+    t.equal(r.exitCode, 0, r.stderr);
+    const opts = (r.stdout.split('\n')[0]?.split(' ')[5] ?? '').split(',');
+    for (const o of ['ro', 'nosuid', 'nodev', 'noexec']) t.ok(opts.includes(o), `submount ${o} (${opts.join(',')})`);
+    t.match(r.stdout, /read-only/);
+  } finally {
+    execFileSync('umount', ['-l', path.join(src, 'sub')]);
+    fs.rmSync(src, { recursive: true, force: true });
+  }
 });
 
 // "destination (string, REQUIRED) Destination of mount point: path inside

@@ -175,7 +175,8 @@ function checkMounts(p: Problems, mounts: unknown): void {
     const m = obj(raw);
     if (!m) return;
     const dest = str(m.destination);
-    if (dest !== undefined && !path.posix.isAbsolute(dest)) p.add(`/mounts/${i}/destination`, `must be an absolute path, got ${JSON.stringify(dest)}`);
+    // config.md: on Linux a relative destination is taken relative to "/"; an empty one names nothing.
+    if (dest !== undefined && dest.trim() === '') p.add(`/mounts/${i}/destination`, 'must not be empty');
     const uid = m.uidMappings !== undefined;
     const gid = m.gidMappings !== undefined;
     if (!uid && !gid) return;

@@ -1,10 +1,26 @@
 // Validation of the documents tsrunc reads and writes: the precompiled schema
 // validators (src/generated/validators.cjs, no ajv at run time) plus the
 // semantic checks. Every function returns all problems, one line each.
-import validators from '../generated/validators.cjs';
+import { createRequire } from 'node:module';
 import type { Validator } from '../generated/validators.cjs';
 import { formatSchemaErrors } from './schema-errors.js';
 import { semanticErrors, processSemanticErrors, type SemanticOptions } from './semantic.js';
+
+type Validators = typeof import('../generated/validators.cjs');
+let loaded: Validators | undefined;
+
+/**
+ * The validators are ~250 KB of code only create and run need: bundled, they
+ * are the sibling file dist/validators.cjs (scripts/build.mjs), required on
+ * first use; from source, the generated file.
+ */
+function validators(): Validators {
+  if (loaded) return loaded;
+  const bundled = typeof __filename === 'string' && __filename.endsWith('.cjs');
+  const req = createRequire(bundled ? __filename : import.meta.url);
+  loaded = req(bundled ? './validators.cjs' : '../generated/validators.cjs') as Validators;
+  return loaded;
+}
 
 function schemaErrors(v: Validator, doc: unknown): string[] {
   return v(doc) ? [] : formatSchemaErrors(v.errors);
@@ -19,17 +35,17 @@ function merge(a: string[], b: string[]): string[] {
  * (process, root and the rootfs directory, resolved against `bundle`).
  */
 export function validateConfig(doc: unknown, opts: SemanticOptions): string[] {
-  return merge(schemaErrors(validators.config, doc), semanticErrors(doc, opts));
+  return merge(schemaErrors(validators().config, doc), semanticErrors(doc, opts));
 }
 
 /** Problems of a process document (`exec --process FILE`); paths are relative to the process object. */
 export function validateProcess(doc: unknown): string[] {
-  return merge(schemaErrors(validators.process, doc), processSemanticErrors(doc));
+  return merge(schemaErrors(validators().process, doc), processSemanticErrors(doc));
 }
 
 /** Problems of a state document (what `state` prints). */
 export function validateState(doc: unknown): string[] {
-  const errors = schemaErrors(validators.state, doc);
+  const errors = schemaErrors(validators().state, doc);
   const st = doc as { id?: unknown; status?: unknown; pid?: unknown } | null;
   // Checked here, not with minLength, so the generated code needs no ajv helper.
   if (st && typeof st === 'object' && st.id === '') errors.push('/id: must not be empty');
@@ -41,5 +57,5 @@ export function validateState(doc: unknown): string[] {
 
 /** Problems of a features document (what `features` prints). */
 export function validateFeatures(doc: unknown): string[] {
-  return schemaErrors(validators.features, doc);
+  return schemaErrors(validators().features, doc);
 }

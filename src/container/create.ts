@@ -17,6 +17,12 @@ import type { ContainerRecord } from '../state/types.js';
 import { SysError } from '../sys/ffi.js';
 import { sys } from '../sys/linux.js';
 import type { Channel } from '../process/channel.js';
+import { containerDeviceRules, newCgroupManager, type CgroupManager, type LinuxResources } from '../cgroups/index.js';
+import { checkTerminal, sendConsole } from '../console/socket.js';
+import { hookState, runHooks, runHooksCollectingErrors } from '../hooks.js';
+import { checkLsm, planAttrs, writeOomScoreAdj } from '../process/attrs.js';
+import { planRlimits, raiseHardLimits } from '../process/rlimits.js';
+import { checkSysctlNetns } from '../rootfs/sysctl.js';
 
 export interface CreateOptions {
   id: string;
@@ -25,6 +31,9 @@ export interface CreateOptions {
   consoleSocket?: string;
   preserveFds: number;
   noPivot: boolean;
+  noNewKeyring?: boolean;
+  /** run -d (create is always detached): decides how a terminal can be delivered. */
+  detach?: boolean;
 }
 
 export interface Created {
@@ -33,6 +42,8 @@ export interface Created {
   channel: Channel;
   /** Host pid of the container's process. */
   pid: number;
+  /** The pty master, for `run` in the foreground with a terminal (no --console-socket). */
+  consoleFd?: number;
 }
 
 export const EXEC_FIFO = 'exec.fifo';
@@ -70,6 +81,17 @@ function checkPreservedFds(listen: number, preserve: number): void {
   }
 }
 
+/** linux.devices, maskedPaths, readonlyPaths, sysctl: carried out by init (src/rootfs/). */
+function rootfsExtras(spec: Spec): Partial<InitPlan['rootfs']> {
+  const l = spec.linux;
+  const out: Partial<InitPlan['rootfs']> = {};
+  if (l?.devices?.length) out.devices = l.devices;
+  if (l?.maskedPaths?.length) out.maskedPaths = l.maskedPaths;
+  if (l?.readonlyPaths?.length) out.readonlyPaths = l.readonlyPaths;
+  if (l?.sysctl && Object.keys(l.sysctl).length) out.sysctl = l.sysctl;
+  return out;
+}
+
 /** Absolute bind sources: runc resolves relative ones against the bundle. */
 function mountsFor(spec: Spec, bundle: string): InitPlan['rootfs']['mounts'] {
   return (spec.mounts ?? []).map((m) => {
@@ -79,12 +101,15 @@ function mountsFor(spec: Spec, bundle: string): InitPlan['rootfs']['mounts'] {
     if (m.type !== undefined) out.type = m.type;
     if (source !== undefined) out.source = source;
     if (m.options !== undefined) out.options = m.options;
+    if (m.uidMappings || m.gidMappings) out.idmap = true;
     return out;
   });
 }
 
 interface Checked {
   spec: Spec;
+  /** Nothing exists on the host yet: `create()` makes the cgroup once init has booted. */
+  cgroup: CgroupManager;
   bundle: string;
   rootfs: string;
   ns: NamespacePlan;
@@ -93,13 +118,12 @@ interface Checked {
 }
 
 /** Everything that can fail before anything exists on the host. */
-function check(opts: CreateOptions): Checked {
+function check(globals: GlobalOptions, opts: CreateOptions): Checked {
   const { spec, bundle, rootfs } = loadBundle(opts.bundle, { forCreate: true });
   const proc = spec.process;
   if (!proc?.args?.length) throw new TsruncError('config.json: process.args must name the program to run');
-  if (proc.terminal) {
-    throw new TsruncError('process.terminal is true, but terminals (--console-socket) are not supported yet: set process.terminal to false');
-  }
+  checkTerminal(!!proc.terminal, opts.detach !== false, opts.consoleSocket);
+  checkLsm(proc);
   if (!rootfs) throw new TsruncError('config.json: root.path is required');
   const ns = planNamespaces(spec.linux?.namespaces, spec.linux?.timeOffsets);
   if (!ns.newTypes.includes('mount')) {
@@ -109,9 +133,24 @@ function check(opts: CreateOptions): Checked {
     throw new TsruncError('unable to set hostname without a private UTS namespace');
   }
   checkJoinPaths(ns, sys());
+  checkSysctlNetns(spec.linux?.sysctl, ns.joins);
   const listen = listenFds();
   checkPreservedFds(listen, opts.preserveFds);
-  return { spec, bundle, rootfs, ns, extraFds: listen + opts.preserveFds, listen };
+  const cgroup = newCgroupManager({
+    id: opts.id,
+    ...(spec.linux?.cgroupsPath ? { cgroupsPath: spec.linux.cgroupsPath } : {}),
+    systemd: globals.systemdCgroup,
+    rootless: globals.rootless === 'true' || (globals.rootless === 'auto' && process.geteuid!() !== 0),
+    warn: (m) => log.warn(m),
+  });
+  return { spec, bundle, rootfs, ns, extraFds: listen + opts.preserveFds, listen, cgroup };
+}
+
+/** `linux.resources` with runc's device rules: the config's, then linux.devices' nodes, then the defaults, always. */
+function containerResources(spec: Spec): LinuxResources {
+  const r = { ...(spec.linux?.resources ?? {}) } as LinuxResources;
+  r.devices = containerDeviceRules(spec.linux?.resources?.devices, spec.linux?.devices) as LinuxResources['devices'];
+  return r;
 }
 
 function initPlan(c: Checked, opts: CreateOptions, fifo: string | undefined): InitPlan {
@@ -128,6 +167,7 @@ function initPlan(c: Checked, opts: CreateOptions, fifo: string | undefined): In
       cwd: proc.cwd || '/',
       userns: c.ns.newUserNs || c.ns.joins.some((j) => j.type === 'user'),
       ...(c.spec.linux?.rootfsPropagation ? { propagation: c.spec.linux.rootfsPropagation } : {}),
+      ...rootfsExtras(c.spec),
     },
     newCgroupNs: c.ns.newCgroupNs,
     args: proc.args!,
@@ -148,6 +188,24 @@ function initPlan(c: Checked, opts: CreateOptions, fifo: string | undefined): In
     if (c.spec.domainname !== undefined) plan.domainname = c.spec.domainname;
   }
   if (fifo) plan.execFifo = fifo;
+  return plan;
+}
+
+/** What init needs for the process: attributes, the hooks it runs itself, the terminal. */
+function withProcess(plan: InitPlan, c: Checked, opts: CreateOptions, record: ContainerRecord, pid: number): InitPlan {
+  const proc = c.spec.process!;
+  plan.attrs = planAttrs(c.spec, opts.id, { noNewKeyring: !!opts.noNewKeyring, userns: c.ns.newUserNs || c.ns.joins.some((j) => j.type === 'user') });
+  const h = c.spec.hooks;
+  // Also for createContainer alone: R then knows the create hooks began (a failure continues with poststop).
+  if (h?.prestart?.length || h?.createRuntime?.length || h?.createContainer?.length) plan.runtimeHooks = true;
+  if (h?.createContainer?.length || h?.startContainer?.length) {
+    plan.hooks = {
+      state: hookState(record, pid, 'creating'),
+      ...(h.createContainer?.length ? { createContainer: h.createContainer } : {}),
+      ...(h.startContainer?.length ? { startContainer: h.startContainer } : {}),
+    };
+  }
+  if (proc.terminal) plan.terminal = proc.consoleSize ? { size: proc.consoleSize } : {};
   return plan;
 }
 
@@ -191,7 +249,7 @@ function helperArgv(c: Pick<Checked, 'ns' | 'extraFds'>): string[] {
 function spawnEarly(opts: CreateOptions): (Helper & { argv: string[] }) | undefined {
   try {
     const raw = JSON.parse(fs.readFileSync(path.join(path.resolve(opts.bundle), 'config.json'), 'utf8')) as Spec;
-    if (!raw.process?.args?.length || raw.process.terminal) return undefined;
+    if (!raw.process?.args?.length) return undefined;
     const ns = planNamespaces(raw.linux?.namespaces, raw.linux?.timeOffsets);
     if (!ns.newTypes.includes('mount')) return undefined;
     checkJoinPaths(ns, sys());
@@ -245,7 +303,7 @@ export function createContainer(globals: GlobalOptions, opts: CreateOptions, mod
   mark('nsexec spawned (early)');
   let c: Checked;
   try {
-    c = check(opts);
+    c = check(globals, opts);
     mark('bundle loaded and checked');
     if (early && early.argv.join('\0') !== helperArgv(c).join('\0')) {
       // The validated config asks for something else than the raw read: start over.
@@ -287,6 +345,9 @@ export function createContainer(globals: GlobalOptions, opts: CreateOptions, mod
   mark('state record written (creating)');
   let pid: number | undefined;
   let pidFileWritten = false;
+  let hooksRan = false;
+  let consoleFd: number | undefined;
+  let cgroupMade = false;
   try {
     if (!helper) {
       helper = spawnHelper(s, c.ns, c.extraFds);
@@ -317,11 +378,42 @@ export function createContainer(globals: GlobalOptions, opts: CreateOptions, mod
       } else if (m.type === 'pid') {
         pid = m.pid;
         mark('nsexec done (namespaces made)');
-        ch.send({ type: 'plan', plan: initPlan(c, opts, fifo) });
+        // From the host as soon as init exists (runc writes it in nsexec, before the user namespace, where lowering it is refused).
+        if (c.spec.process?.oomScoreAdj !== undefined) writeOomScoreAdj(pid, c.spec.process.oomScoreAdj);
+        ch.send({ type: 'plan', plan: withProcess(initPlan(c, opts, fifo), c, opts, record, pid) });
+      } else if (m.type === 'hooks') {
+        // Mounts made, before pivot_root: the hooks of the runtime namespace.
+        hooksRan = true;
+        const state = hookState(record, pid!, 'creating');
+        runHooks('prestart', c.spec.hooks?.prestart, state);
+        runHooks('createRuntime', c.spec.hooks?.createRuntime, state);
+        ch.send({ type: 'hooked' });
+      } else if (m.type === 'console') {
+        const { fd } = s.recvFd(ch.fd);
+        if (fd < 0) throw new TsruncError('container init did not send the console');
+        if (opts.consoleSocket) {
+          try {
+            sendConsole(s, opts.consoleSocket, fd, m.name);
+          } finally {
+            fs.closeSync(fd);
+          }
+        } else {
+          consoleFd = fd;
+        }
       } else if (m.type === 'ready') {
         mark('init booted');
-        // cgroups: join here (after Node-init booted, so Node's own ~30 MB is
-        // charged to the caller, not to the container's memory limit).
+        // Only now, after Node-init booted: Node's own ~30 MB and its threads
+        // are charged to the caller, not to the container's limits.
+        if (!pid) throw new TsruncError('container init never reported its pid');
+        cgroupMade = true; // destroy() removes only what create() made, also after a partial failure
+        c.cgroup.create(containerResources(c.spec));
+        // Recorded before the join: a create killed from here on leaves a record delete --force cleans up.
+        record.internal.cgroupPaths = c.cgroup.paths();
+        record.internal.cgroupsOwned = c.cgroup.owned();
+        if (c.spec.linux?.resources) record.internal.resources = c.spec.linux.resources;
+        handle.write(record);
+        c.cgroup.join(pid);
+        mark('cgroups created and joined');
         ch.send({ type: 'joined' });
       } else if (m.type === 'created') {
         mark('init created (rootfs done)');
@@ -333,6 +425,17 @@ export function createContainer(globals: GlobalOptions, opts: CreateOptions, mod
     if (!pid) throw new TsruncError('container init never reported its pid');
     const startTime = readStartTime(pid);
     if (!startTime) throw new TsruncError('container init exited before the container was created');
+    // runc sets rlimits from the parent at this point; we raise the hard limits (init sets the exact values before execve).
+    if (c.spec.process?.rlimits?.length) raiseHardLimits(s, pid, planRlimits(c.spec.process.rlimits));
+    // What start/delete need later (the bundle's config.json may change after create).
+    const { poststart, poststop, startContainer } = c.spec.hooks ?? {};
+    if (poststart?.length || poststop?.length || startContainer?.length) {
+      record.internal.hooks = {
+        ...(poststart?.length ? { poststart } : {}),
+        ...(poststop?.length ? { poststop } : {}),
+        ...(startContainer?.length ? { startContainer: true } : {}),
+      };
+    }
     if (opts.pidFile) {
       writePidFile(opts.pidFile, pid);
       pidFileWritten = true;
@@ -352,13 +455,25 @@ export function createContainer(globals: GlobalOptions, opts: CreateOptions, mod
     // Init exits if the socket closes before this arrives: an unrecorded init never survives us.
     ch.send({ type: mode === 'run' ? 'start' : 'ok' });
     if (mode === 'run' && fifo) fs.rmSync(fifo, { force: true });
-    return { handle, record, channel: ch, pid };
+    return { handle, record, channel: ch, pid, ...(consoleFd !== undefined ? { consoleFd } : {}) };
   } catch (e) {
+    if (consoleFd !== undefined) fs.closeSync(consoleFd);
     killQuietly(pid);
     // Also kills a P whose pid we had not read yet, and returns at EOF.
     if (helper) abandon(helper);
     if (pid) waitGone(pid);
+    if (cgroupMade) {
+      try {
+        c.cgroup.destroy();
+      } catch (e2) {
+        log.warn(`cleanup of cgroups: ${(e2 as Error).message}`);
+      }
+    }
     if (pidFileWritten && opts.pidFile) fs.rmSync(opts.pidFile, { force: true });
+    // runtime.md: a failed prestart/createRuntime/createContainer hook stops the container and the lifecycle goes on with poststop.
+    if (hooksRan && c.spec.hooks?.poststop?.length) {
+      for (const w of runHooksCollectingErrors('poststop', c.spec.hooks.poststop, hookState(record, 0, 'stopped'))) log.warn(w);
+    }
     try {
       handle.remove();
     } catch (e2) {

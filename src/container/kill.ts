@@ -6,6 +6,8 @@ import { openStore } from '../state/store.js';
 import { liveStatus, readStartTime } from '../state/status.js';
 import type { ContainerRecord } from '../state/types.js';
 import { sys } from '../sys/linux.js';
+import { loadCgroupManager, type CgroupManager } from '../cgroups/index.js';
+import { log } from '../cli/log.js';
 import { parseSignal } from './signals.js';
 
 /**
@@ -32,8 +34,32 @@ export function signalProcess(pid: number, startTime: string, sig: number): bool
   }
 }
 
+/** The container's cgroup manager, from its record (none for a record written before the join). */
+export function cgroupOf(record: ContainerRecord): CgroupManager | undefined {
+  const paths = record.internal.cgroupPaths;
+  if (!paths || Object.keys(paths).length === 0) return undefined;
+  return loadCgroupManager(paths, !!record.internal.cgroupsOwned, { warn: (m) => log.warn(m) });
+}
+
+/** Waits (bounded) until no process is left in the cgroup. */
+export function waitCgroupEmpty(cg: CgroupManager, timeoutMs = 5000): boolean {
+  const deadline = Date.now() + timeoutMs;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let pids: number[];
+    try {
+      pids = cg.pids();
+    } catch {
+      return true; // the cgroup itself is gone
+    }
+    if (pids.length === 0) return true;
+    if (Date.now() > deadline) return false;
+    Atomics.wait(sleeper, 0, 0, 5);
+  }
+}
+
 /**
- * Every process of the container. Until cgroups land: with its own pid
+ * Every process of the container when it has no cgroup: with its own pid
  * namespace, the processes in that namespace; otherwise only the init.
  */
 export function containerPids(record: ContainerRecord): number[] {
@@ -63,6 +89,12 @@ export function killContainer(globals: GlobalOptions, id: string, signal: string
   const status = liveStatus(record);
   if (status !== 'created' && status !== 'running' && status !== 'paused') throw new TsruncError(MSG.notRunning);
   if (all) {
+    const cg = cgroupOf(record);
+    if (cg) {
+      // Exactly the container's processes, also without a pid namespace (runc's signalAllProcesses).
+      cg.killAll(sig);
+      return;
+    }
     for (const pid of containerPids(record)) {
       const st = readStartTime(pid);
       if (st) signalProcess(pid, st, sig);
@@ -70,4 +102,7 @@ export function killContainer(globals: GlobalOptions, id: string, signal: string
     return;
   }
   if (!signalProcess(record.pid, record.pidStartTime, sig)) throw new TsruncError(MSG.notRunning);
+  // runc: a v1 frozen task dies of SIGKILL only once thawed, so SIGKILL thaws
+  // a paused container; other signals stay pending until `resume`.
+  if (sig === 9 && status === 'paused') cgroupOf(record)?.thaw();
 }

@@ -7,6 +7,10 @@ import { openStore } from '../state/store.js';
 import { exitCodeOf, sys } from '../sys/linux.js';
 import { createContainer, type CreateOptions } from './create.js';
 import { signalProcess } from './kill.js';
+import { removeCgroups, runPoststop } from './delete.js';
+import { destroyAfterFailedStart, runPoststart } from './start.js';
+import type { Hook } from '../config/types.js';
+import { startRelay, type Relay } from '../console/relay.js';
 
 export interface RunOptions extends CreateOptions {
   detach: boolean;
@@ -19,9 +23,30 @@ const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', '
 /** Resolves to the container's exit code (128+signal when killed). */
 export async function runContainer(globals: GlobalOptions, opts: RunOptions): Promise<number> {
   const c = createContainer(globals, opts, 'run');
+  const poststart = (c.record.internal.hooks as { poststart?: Hook[] } | undefined)?.poststart;
+  // The sync socket is close-on-exec in init: EOF means the program started (or init died).
+  if (poststart?.length) while (c.channel.recv()) ;
   c.channel.close();
   // Not held while we wait: kill, delete --force, state must work meanwhile.
   c.handle.release();
+  let relay: Relay | undefined;
+  if (c.consoleFd !== undefined && !opts.detach) relay = startRelay(sys(), c.consoleFd);
+  if (poststart?.length) {
+    try {
+      runPoststart(c.record, poststart);
+    } catch (e) {
+      await relay?.finish();
+      destroyAfterFailedStart(c.record);
+      const h = openStore(globals.root).open(opts.id);
+      try {
+        h.remove();
+      } finally {
+        h.release();
+      }
+      runPoststop(c.record);
+      throw e;
+    }
+  }
   if (opts.detach) return 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     try {
@@ -34,6 +59,7 @@ export async function runContainer(globals: GlobalOptions, opts: RunOptions): Pr
   // Our child in every case (spawned by us, or via CLONE_PARENT): libuv
   // never reaps it, so a blocking waitpid on koffi's worker thread is safe.
   const code = exitCodeOf(await sys().waitpid(c.pid));
+  await relay?.finish();
   for (const sig of FORWARDED) process.off(sig, onSignal);
   let handle;
   try {
@@ -52,8 +78,13 @@ export async function runContainer(globals: GlobalOptions, opts: RunOptions): Pr
     handle.write(rec);
     handle.release();
   } else {
-    // cgroups: remove the container's cgroups here too.
+    try {
+      removeCgroups(rec);
+    } catch (e) {
+      log.warn(`removing cgroups of ${opts.id}: ${(e as Error).message}`);
+    }
     handle.remove();
+    runPoststop(rec);
   }
   return code;
 }

@@ -14,7 +14,8 @@ export const IMPLEMENTED = {
   cgroupV2: true,
   systemd: false,
   systemdUser: false,
-  rdma: false,
+  // linux.resources.rdma is applied at create (rdma.max, v1 and v2)
+  rdma: true,
   intelRdt: false,
   idmapMounts: false,
   netDevices: false,

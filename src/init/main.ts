@@ -8,8 +8,13 @@
 import * as fs from 'node:fs';
 import { Channel } from '../process/channel.js';
 import type { Message } from '../process/messages.js';
-import { setupRootfs } from '../rootfs/setup.js';
+import { finalizeRootfs, setupRootfs } from '../rootfs/setup.js';
 import { CLONE, CLOSE_RANGE_CLOEXEC, PR_SET_DUMPABLE, sys, type Sys } from '../sys/linux.js';
+import { bindConsole, openPty, takeConsole } from '../console/pty.js';
+import { runHooks } from '../hooks.js';
+import { applyApparmor, applyPrivilegedAttrs, joinSessionKeyring, setAffinity } from '../process/attrs.js';
+import { applyCapabilities, dropBoundingSet } from '../process/capabilities.js';
+import { applyRlimits } from '../process/rlimits.js';
 import { lookPath, withHome } from './lookpath.js';
 import type { InitPlan } from './plan.js';
 
@@ -36,19 +41,50 @@ function setup(s: Sys, ch: Channel, plan: InitPlan): { exe: string; fifoFd?: num
   // Opened before pivot_root: the fifo lives in the runtime's state dir.
   // O_RDWR so this open does not block and `start`'s O_WRONLY|O_NONBLOCK open finds a reader.
   const fifoFd = plan.execFifo ? fs.openSync(plan.execFifo, fs.constants.O_RDWR) : undefined;
+  // runc joins the keyring first thing in init; affinity "initial" is for the work before the cgroup join.
+  if (plan.attrs?.keyring) joinSessionKeyring(s, plan.attrs.keyring);
+  setAffinity(s, plan.attrs?.cpusInitial, 'initial');
   ch.send({ type: 'ready' });
   expect(ch, 'joined');
   // After the cgroup join, so the namespace's root is the container's cgroup.
   if (plan.newCgroupNs) s.unshare(CLONE.NEWCGROUP);
   const t0 = performance.now();
-  setupRootfs(s, plan.rootfs, (message) => ch.send({ type: 'log', message }));
+  setupRootfs(s, plan.rootfs, (message) => ch.send({ type: 'log', message }), () => beforePivot(ch, plan));
+  // Before finalizeRootfs, as runc: /dev may become read-only there.
+  if (plan.terminal) setupTerminal(s, ch, plan.terminal);
   ch.send({ type: 'log', message: `init: booted in ${t0.toFixed(1)} ms, rootfs took ${(performance.now() - t0).toFixed(1)} ms` });
   if (plan.hostname !== undefined) s.sethostname(plan.hostname);
   if (plan.domainname !== undefined) s.setdomainname(plan.domainname);
+  // sysctls, readonly/masked paths, read-only root: after the hostname, as runc.
+  finalizeRootfs(s, plan.rootfs, (message) => ch.send({ type: 'log', message }));
+  // Failures here fail create, as with runc (which applies these before it reports ready).
+  if (plan.attrs?.apparmorProfile) applyApparmor(plan.attrs.apparmorProfile);
+  if (plan.attrs) applyPrivilegedAttrs(s, plan.attrs);
   // Created by setupRootfs; resolved inside the new root, so it cannot escape it.
   s.chdir(plan.cwd);
   const exe = lookPath(plan.args[0]!, plan.env);
   return fifoFd === undefined ? { exe } : { exe, fifoFd };
+}
+
+/** The mounts are made, the host's root still visible: prestart/createRuntime (by R), then createContainer. */
+function beforePivot(ch: Channel, plan: InitPlan): void {
+  if (plan.runtimeHooks) {
+    ch.send({ type: 'hooks' });
+    expect(ch, 'hooked');
+  }
+  if (plan.hooks?.createContainer) {
+    runHooks('createContainer', plan.hooks.createContainer, { ...plan.hooks.state, status: 'creating' }, plan.rootfs.rootfs);
+  }
+}
+
+/** The pty's master goes to R (then to --console-socket or run's relay); the slave becomes our console. */
+function setupTerminal(s: Sys, ch: Channel, t: NonNullable<InitPlan['terminal']>): void {
+  const pty = openPty(s, t.size);
+  bindConsole(s, pty);
+  ch.send({ type: 'console', name: pty.name });
+  s.sendFd(ch.fd, pty.master, pty.name);
+  fs.closeSync(pty.master);
+  takeConsole(s, pty);
 }
 
 // runc's Go init exits on these while it waits for start; as PID 1 of a pid
@@ -79,14 +115,19 @@ async function waitStart(s: Sys, ch: Channel, fifoFd: number | undefined): Promi
 }
 
 function execProcess(s: Sys, plan: InitPlan, exe: string): never {
-  // Later issues slot in here, in runc's order: rlimits, capabilities,
-  // no_new_privs, seccomp, console; all after `start`, before execve.
+  // runc's order (finalizeNamespace): rlimits, bounding set + keep-caps, user,
+  // capabilities (seccomp slots in around them); all after `start`, before execve.
+  const a = plan.attrs;
+  if (a) applyRlimits(s, a.rlimits);
+  if (a) dropBoundingSet(s, a.caps);
   const u = plan.user;
   if (plan.setgroups) s.setgroups(u.additionalGids ?? []);
   s.setresgid(u.gid, u.gid, u.gid);
   s.setresuid(u.uid, u.uid, u.uid);
+  if (a) applyCapabilities(s, a.caps);
   process.umask(u.umask ?? 0o022);
-  // Node marks 0..2 close-on-exec; the preserved fds must survive too. Everything else goes.
+  // Node marks 0..2 close-on-exec; the preserved fds must survive too. Everything else goes
+  // (also before the startContainer hooks, which must not inherit the sync socket or the fifo).
   for (let fd = 0; fd < 3 + plan.preservedFds; fd++) {
     try {
       s.clearCloexec(fd);
@@ -95,6 +136,9 @@ function execProcess(s: Sys, plan: InitPlan, exe: string): never {
     }
   }
   s.closeRange(3 + plan.preservedFds, 0xffffffff, CLOSE_RANGE_CLOEXEC);
+  // In the container, as the container's user, right before the program (the path resolves in the container).
+  if (plan.hooks?.startContainer) runHooks('startContainer', plan.hooks.startContainer, { ...plan.hooks.state, status: 'created' });
+  setAffinity(s, a?.cpusFinal, 'final');
   s.resetSignals();
   return s.execve(exe, plan.args, withHome(plan.env, u.uid));
 }
@@ -109,6 +153,11 @@ async function main(): Promise<void> {
   let prepared: { exe: string; fifoFd?: number };
   try {
     plan = (expect(ch, 'plan') as { plan: InitPlan }).plan;
+    // libuv starts its threadpool on first use: waitStart's fs.read would do
+    // that after the cgroup join, where pids.max may refuse the threads (Node
+    // aborts) and their stacks count against the memory limit. One async op
+    // now makes every thread init will ever have exist before the join.
+    if (plan.execFifo) await new Promise((resolve) => fs.access('/', resolve));
     prepared = setup(s, ch, plan);
     ch.send({ type: 'created' });
     await waitStart(s, ch, prepared.fifoFd);

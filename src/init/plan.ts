@@ -1,5 +1,8 @@
 // What the runtime decided and init carries out, sent as one message.
 // Init makes no decision of its own: every field was validated by R.
+import type { Hook } from '../config/types.js';
+import type { HookState } from '../hooks.js';
+import type { AttrsPlan } from '../process/attrs.js';
 import type { RootfsPlan } from '../rootfs/setup.js';
 
 export interface InitPlan {
@@ -20,4 +23,12 @@ export interface InitPlan {
   execFifo?: string;
   /** fds 3..3+preservedFds-1 stay open into the container's process. */
   preservedFds: number;
+  /** Process attributes: rlimits, capabilities, keyring, ... (src/process/attrs.ts). */
+  attrs?: AttrsPlan;
+  /** The hooks init runs itself, and the state they get on stdin (status changed by init). */
+  hooks?: { createContainer?: Hook[]; startContainer?: Hook[]; state: HookState };
+  /** There are create-phase hooks: before pivot_root init sends `hooks`, R runs prestart/createRuntime and answers `hooked`. */
+  runtimeHooks?: boolean;
+  /** process.terminal: a pty from the container's devpts, the master sent to R. */
+  terminal?: { size?: { height: number; width: number } };
 }

@@ -1,7 +1,8 @@
 // Every message on the sync socket. nsexec (C) sends the first three; the
 // rest are between the runtime (R) and Node init (I), in this order:
 //   H->R userns? -> R->H ack -> H->R pid -> R->I plan -> I->R ready
-//   -> R->I joined (cgroups) -> I->R created | error -> R->I ok | start
+//   -> R->I joined (cgroups) -> I->R hooks? -> R->I hooked -> I->R console?
+//   -> I->R created | error -> R->I ok | start
 import type { InitPlan } from '../init/plan.js';
 
 export type Message =
@@ -14,5 +15,10 @@ export type Message =
   | { type: 'joined' }
   | { type: 'log'; message: string }
   | { type: 'created' }
+  // I->R before pivot_root when there are create-phase hooks (R runs prestart/createRuntime); R answers `hooked`.
+  | { type: 'hooks' }
+  | { type: 'hooked' }
+  // I->R with process.terminal: the pty master follows as SCM_RIGHTS on the next message.
+  | { type: 'console'; name: string }
   | { type: 'ok' }
   | { type: 'start' };

@@ -1,7 +1,7 @@
 // Mount option strings -> mount(2) flags + data, with runc's table
 // (libcontainer/specconv parseMountOptions): what mount(8) accepts, minus
 // what is not a flag; anything unknown is filesystem data ("mode=755").
-import { MS } from '../sys/linux.js';
+import { MOUNT_ATTR, MS } from '../sys/linux.js';
 
 /** [clear, flag]: clear=true means the option removes the flag (rw clears RDONLY). */
 const FLAGS: Record<string, [boolean, number]> = {
@@ -49,30 +49,88 @@ export const PROPAGATION: Record<string, number> = {
   runbindable: MS.UNBINDABLE | MS.REC,
 };
 
+/**
+ * runc's recursive attributes (mount_setattr with AT_RECURSIVE, so every
+ * submount of an rbind gets them too). [clear, attr]; atime modes are an
+ * enum in the kernel (MOUNT_ATTR__ATIME), handled apart.
+ */
+const REC_ATTRS: Record<string, [boolean, number]> = {
+  rro: [false, MOUNT_ATTR.RDONLY],
+  rrw: [true, MOUNT_ATTR.RDONLY],
+  rnosuid: [false, MOUNT_ATTR.NOSUID],
+  rsuid: [true, MOUNT_ATTR.NOSUID],
+  rnodev: [false, MOUNT_ATTR.NODEV],
+  rdev: [true, MOUNT_ATTR.NODEV],
+  rnoexec: [false, MOUNT_ATTR.NOEXEC],
+  rexec: [true, MOUNT_ATTR.NOEXEC],
+  rnodiratime: [false, MOUNT_ATTR.NODIRATIME],
+  rdiratime: [true, MOUNT_ATTR.NODIRATIME],
+  rnosymfollow: [false, MOUNT_ATTR.NOSYMFOLLOW],
+  rsymfollow: [true, MOUNT_ATTR.NOSYMFOLLOW],
+};
+
+/** The atime mode each option selects; "ratime"/"rnostrictatime" fall back to the kernel default (relatime), "rnorelatime" to strictatime. */
+const REC_ATIME: Record<string, number> = {
+  rnoatime: MOUNT_ATTR.NOATIME,
+  ratime: MOUNT_ATTR.RELATIME,
+  rrelatime: MOUNT_ATTR.RELATIME,
+  rnorelatime: MOUNT_ATTR.STRICTATIME,
+  rstrictatime: MOUNT_ATTR.STRICTATIME,
+  rnostrictatime: MOUNT_ATTR.RELATIME,
+};
+
 export interface ParsedOptions {
   flags: number;
   /** Propagation changes, applied one mount(2) call each after the mount itself. */
   propagation: number[];
   /** Comma-joined filesystem-specific options. */
   data: string;
+  /** MOUNT_ATTR_* to set/clear recursively after the mount (attrClr has MOUNT_ATTR__ATIME when an atime mode is chosen). */
+  recAttrSet: number;
+  recAttrClr: number;
+  /** crun's tmpcopyup: the tmpfs starts with a copy of the directory it covers. */
+  tmpcopyup: boolean;
+  /** idmap / ridmap: an id-mapped bind. */
+  idmap: boolean;
 }
 
 export function parseMountOptions(options: string[] | undefined): ParsedOptions {
   let flags = 0;
+  let recAttrSet = 0;
+  let recAttrClr = 0;
+  let tmpcopyup = false;
+  let idmap = false;
   const propagation: number[] = [];
   const data: string[] = [];
   for (const o of options ?? []) {
     const f = FLAGS[o];
+    const r = REC_ATTRS[o];
     if (f) {
       if (f[0]) flags &= ~f[1];
       else flags |= f[1];
     } else if (PROPAGATION[o] !== undefined) {
       propagation.push(PROPAGATION[o]);
+    } else if (r) {
+      // Later options win, as with the plain flags.
+      if (r[0]) {
+        recAttrSet &= ~r[1];
+        recAttrClr |= r[1];
+      } else {
+        recAttrClr &= ~r[1];
+        recAttrSet |= r[1];
+      }
+    } else if (REC_ATIME[o] !== undefined) {
+      recAttrSet = (recAttrSet & ~MOUNT_ATTR._ATIME) | REC_ATIME[o];
+      recAttrClr |= MOUNT_ATTR._ATIME;
+    } else if (o === 'tmpcopyup') {
+      tmpcopyup = true;
+    } else if (o === 'idmap' || o === 'ridmap') {
+      idmap = true;
     } else {
       data.push(o);
     }
   }
-  return { flags, propagation, data: data.join(',') };
+  return { flags, propagation, data: data.join(','), recAttrSet, recAttrClr, tmpcopyup, idmap };
 }
 
 /** Flags a bind mount only gets from a second, MS_REMOUNT call (the kernel ignores them on the bind itself). */

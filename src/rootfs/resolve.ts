@@ -2,8 +2,9 @@
 // chroot: every symlink is followed relative to the rootfs, ".." stops at
 // its top. A config (or an image) can therefore never make tsrunc mount
 // over a host path through a symlink such as /dev -> /host/etc.
-// (filepath-securejoin's algorithm; the remaining window between resolving
-// and mounting is a later hardening with openat2(RESOLVE_IN_ROOT).)
+// (filepath-securejoin's algorithm.) Only a plan for mkdirAllInRoot (and the
+// recording double's openat2): what is opened and mounted goes through
+// openat2(RESOLVE_IN_ROOT), so a race between the two cannot escape.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TsruncError } from '../errors.js';

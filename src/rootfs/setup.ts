@@ -1,19 +1,37 @@
 // The container's filesystem view, built by init inside its new mount
 // namespace (runc's rootfs_linux.go: prepareRoot, mountToRootfs, pivotRoot,
-// msMoveRoot, readonly root). All mount(2) calls go through Sys.
+// msMoveRoot, finalizeRootfs). All mount(2) calls go through Sys, and every
+// target is an fd opened inside the rootfs (./safe.ts), mounted on as
+// /proc/self/fd/N.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TsruncError } from '../errors.js';
-import { MNT_DETACH, MS, type Sys } from '../sys/linux.js';
-import { bindRemountFlags, lockedFlagsFromStatvfs, parseMountOptions, PROPAGATION } from './options.js';
-import { resolveInRoot } from './resolve.js';
+import { AT_EMPTY_PATH, AT_RECURSIVE, MNT_DETACH, MS, type Sys } from '../sys/linux.js';
+import { mountCgroup } from './cgroup-mount.js';
+import { copyTree } from './copyup.js';
 import { needsDevSetup, setupDev } from './dev.js';
+import { bindRemountFlags, lockedFlagsFromStatvfs, parseMountOptions, PROPAGATION } from './options.js';
+import { restrictPaths } from './paths.js';
+import { errnoCode, mkdirAllInRoot, openInRoot, openMountPoint, openRoot, procFd, sameInode } from './safe.js';
+import { writeSysctls } from './sysctl.js';
 
 export interface MountSpec {
   destination: string;
   type?: string;
   source?: string;
   options?: string[];
+  /** uidMappings/gidMappings were given: an id-mapped mount. */
+  idmap?: boolean;
+}
+
+export interface DeviceSpec {
+  path: string;
+  type: string;
+  major?: number;
+  minor?: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
 }
 
 export interface RootfsPlan {
@@ -28,14 +46,23 @@ export interface RootfsPlan {
   cwd?: string;
   /** A new user namespace: device nodes are bound from the host instead of made. */
   userns: boolean;
+  /** linux.devices (created with the default ones when /dev is not bound from the host). */
+  devices?: DeviceSpec[];
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  /** linux.sysctl, validated by R (only keys of the container's own namespaces). */
+  sysctl?: Record<string, string>;
 }
 
 export type Logger = (msg: string) => void;
 
-const errnoCode = (e: unknown): string | undefined => (e as { code?: string }).code;
-
 function isBind(m: MountSpec): boolean {
   return m.type === 'bind' || !!m.options?.some((o) => o === 'bind' || o === 'rbind');
+}
+
+/** config.md: a relative destination is relative to "/" (deprecated, still accepted). */
+export function absDestination(dest: string): string {
+  return path.posix.normalize(`/${dest}`).replace(/(.)\/+$/, '$1');
 }
 
 /**
@@ -47,15 +74,35 @@ function isBind(m: MountSpec): boolean {
 export function prepareRoot(s: Sys, plan: RootfsPlan, mountinfo: () => string): void {
   let flag = MS.SLAVE | MS.REC;
   if (plan.propagation) {
-    const p = PROPAGATION[plan.propagation];
-    if (p === undefined) throw new TsruncError(`linux.rootfsPropagation: unknown value ${JSON.stringify(plan.propagation)}`);
-    flag = p;
+    const p = rootPropagation(plan.propagation);
+    // "/" unbindable would make the rootfs bind below fail (EINVAL): the
+    // host's mounts are only cut off here, unbindable is set after pivot.
+    flag = p & MS.UNBINDABLE ? (p & MS.REC) | MS.PRIVATE : p;
   }
   s.mount(null, '/', null, flag, null);
   // Read after the propagation change: with the default rslave nothing is shared any more.
-  const parent = mountPointOf(path.dirname(plan.rootfs), mountinfo());
-  if (parent && parent.shared) s.mount(null, parent.mountPoint, null, MS.PRIVATE, null);
+  // The mount holding the rootfs (the rootfs itself when it is a mount point,
+  // as runc's getParentMount) must not be shared for pivot_root. runc makes it
+  // private; a slave keeps what "slave" asks for: the root mount receives the host's events.
+  const parent = mountPointOf(plan.rootfs, mountinfo());
+  if (parent && parent.shared) s.mount(null, parent.mountPoint, null, flag & MS.SLAVE ? MS.SLAVE : MS.PRIVATE, null);
   s.mount(plan.rootfs, plan.rootfs, 'bind', MS.BIND | MS.REC, null);
+}
+
+function rootPropagation(name: string): number {
+  const p = PROPAGATION[name];
+  if (p === undefined) throw new TsruncError(`linux.rootfsPropagation: unknown value ${JSON.stringify(name)}`);
+  return p;
+}
+
+/**
+ * linux.rootfsPropagation applies to the container's root mount, i.e. "/"
+ * after pivot_root. runc 1.1 sets it only on the host's "/" before the
+ * pivot, where the rootfs' private parent makes "shared" end up private and
+ * "unbindable" is lost.
+ */
+export function applyRootPropagation(s: Sys, plan: RootfsPlan): void {
+  if (plan.propagation) s.mount(null, '/', null, rootPropagation(plan.propagation), null);
 }
 
 /** The mount holding `dir` (longest mount-point prefix) in a mountinfo text. */
@@ -78,39 +125,12 @@ function unescapeMountinfo(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
-/** Creates the mount point: a file when binding a file, else a directory. Returns the resolved host path. */
-export function createMountPoint(rootfs: string, m: MountSpec): string {
-  if (!m.destination.startsWith('/')) throw new TsruncError(`mount destination ${m.destination} is not absolute`);
-  const dest = resolveInRoot(rootfs, m.destination);
-  if (dest === rootfs) throw new TsruncError(`mount destination ${m.destination} is the container's root`);
-  let wantFile = false;
-  if (isBind(m) && m.source) {
-    try {
-      wantFile = !fs.statSync(m.source).isDirectory();
-    } catch (e) {
-      throw new TsruncError(`mount source ${m.source} for ${m.destination}: ${errnoCode(e) ?? e}`);
-    }
-  }
-  if (fs.existsSync(dest)) return dest;
-  try {
-    if (wantFile) {
-      fs.mkdirSync(path.dirname(dest), { recursive: true, mode: 0o755 });
-      fs.closeSync(fs.openSync(dest, fs.constants.O_CREAT | fs.constants.O_WRONLY, 0o644));
-    } else {
-      fs.mkdirSync(dest, { recursive: true, mode: 0o755 });
-    }
-  } catch (e) {
-    throw new TsruncError(`create mount point ${m.destination}: ${errnoCode(e) ?? e}`);
-  }
-  return dest;
-}
-
 /**
  * A remount that must keep the flags the kernel locked (a mount inherited
  * into a user namespace cannot lose nosuid/nodev/ro...): try as asked, then
  * again with the current locked flags added (runc does the same).
  */
-function remount(s: Sys, target: string, flags: number): void {
+export function remount(s: Sys, target: string, flags: number): void {
   try {
     s.mount(null, target, null, flags | MS.REMOUNT, null);
   } catch (e) {
@@ -123,41 +143,53 @@ function remount(s: Sys, target: string, flags: number): void {
 
 export function mountOne(s: Sys, plan: RootfsPlan, m: MountSpec, log: Logger): void {
   const opts = parseMountOptions(m.options);
+  const destination = absDestination(m.destination);
   if (m.type === 'cgroup' || m.type === 'cgroup2') {
-    mountCgroup(s, plan, m, opts.flags, log);
+    mountCgroup(s, plan.rootfs, { ...m, destination }, opts.flags, log, (target, flags) => remount(s, target, flags));
     return;
   }
-  const dest = createMountPoint(plan.rootfs, m);
-  if (isBind(m)) {
-    if (!m.source) throw new TsruncError(`bind mount ${m.destination} has no source`);
-    s.mount(m.source, dest, 'bind', MS.BIND | (opts.flags & MS.REC), null);
+  if (opts.idmap || m.idmap) {
+    throw new TsruncError(`mount ${destination}: id-mapped mounts (idmap, ridmap, uidMappings/gidMappings) are not supported by tsrunc`);
+  }
+  const bind = isBind(m);
+  let wantFile = false;
+  if (bind) {
+    if (!m.source) throw new TsruncError(`bind mount ${destination} has no source`);
+    try {
+      wantFile = !fs.statSync(m.source).isDirectory();
+    } catch (e) {
+      throw new TsruncError(`mount source ${m.source} for ${destination}: ${errnoCode(e) ?? e}`);
+    }
+  }
+  const rootFd = openRoot(plan.rootfs);
+  const fds: number[] = [];
+  try {
+    const under = openMountPoint(s, rootFd, destination, wantFile);
+    fds.push(under);
+    if (sameInode(under, rootFd)) throw new TsruncError(`mount destination ${destination} resolves to the container's root`);
+    // A read-only tmpfs must first be populated (tmpcopyup, or /dev's nodes): read-only comes after.
+    const deferRo = !bind && !!(opts.flags & MS.RDONLY) && (m.type === 'tmpfs' || opts.tmpcopyup);
+    if (bind) {
+      s.mount(m.source!, procFd(under), 'bind', MS.BIND | (opts.flags & MS.REC), null);
+    } else {
+      const flags = deferRo ? opts.flags & ~MS.RDONLY : opts.flags;
+      s.mount(m.source ?? m.type ?? 'none', procFd(under), m.type ?? null, flags, opts.data || null);
+    }
+    // `under` still names the covered directory; the new mount is reached by resolving again.
+    const top = openInRoot(s, rootFd, destination);
+    fds.push(top);
+    if (opts.tmpcopyup) copyTree(procFd(under), procFd(top));
     // MS_BIND ignores ro/nosuid/...: only a remount of the new mount applies them.
-    const extra = bindRemountFlags(opts.flags);
-    if (extra) remount(s, dest, MS.BIND | extra);
-  } else {
-    // A tmpfs read-only from the start could not be populated: mount rw, then remount.
-    const ro = m.type === 'tmpfs' && opts.flags & MS.RDONLY;
-    s.mount(m.source ?? m.type ?? 'none', dest, m.type ?? null, ro ? opts.flags & ~MS.RDONLY : opts.flags, opts.data || null);
-    if (ro) remount(s, dest, opts.flags);
+    if (bind && bindRemountFlags(opts.flags)) remount(s, procFd(top), MS.BIND | bindRemountFlags(opts.flags));
+    // /dev turns read-only in finalizeRootfs, once its nodes exist (runc's order).
+    // MS_BIND: read-only per mount, the superblock stays rw (runc's remount, same mountinfo).
+    if (deferRo && destination !== '/dev') remount(s, procFd(top), MS.BIND | opts.flags);
+    if (opts.recAttrSet || opts.recAttrClr) s.mountSetattr(top, '', AT_EMPTY_PATH | AT_RECURSIVE, opts.recAttrSet, opts.recAttrClr, 0);
+    for (const p of opts.propagation) s.mount(null, procFd(top), null, p, null);
+  } finally {
+    for (const fd of fds) fs.closeSync(fd);
+    fs.closeSync(rootFd);
   }
-  for (const p of opts.propagation) s.mount(null, dest, null, p, null);
-}
-
-/**
- * Until the cgroups work lands: the host's cgroup hierarchy, bound read-only
- * (what the container sees of its own cgroup is the cgroups issue's job).
- */
-function mountCgroup(s: Sys, plan: RootfsPlan, m: MountSpec, flags: number, log: Logger): void {
-  const host = '/sys/fs/cgroup';
-  if (!fs.existsSync(host)) {
-    log(`skipping cgroup mount ${m.destination}: no ${host} on the host`);
-    return;
-  }
-  const dest = createMountPoint(plan.rootfs, { destination: m.destination, type: 'bind', source: host });
-  s.mount(host, dest, 'bind', MS.BIND | MS.REC, null);
-  const extra = bindRemountFlags(flags);
-  if (extra) remount(s, dest, MS.BIND | extra);
-  log(`cgroup mount ${m.destination}: bound the host's ${host} (read-only: ${!!(flags & MS.RDONLY)})`);
 }
 
 /** runc's pivotRoot: pivot_root(".", ".") stacks the old root on the new one, then it is detached. */
@@ -184,7 +216,11 @@ export function moveRoot(s: Sys, rootfs: string): void {
   s.chdir('/');
 }
 
-export function setupRootfs(s: Sys, plan: RootfsPlan, log: Logger): void {
+/**
+ * Everything before the hostname is set: mounts, /dev, cwd, pivot_root, the root's propagation.
+ * beforePivot runs once the mounts are made and the old root is still visible (the create hooks).
+ */
+export function setupRootfs(s: Sys, plan: RootfsPlan, log: Logger, beforePivot?: () => void): void {
   prepareRoot(s, plan, () => fs.readFileSync('/proc/self/mountinfo', 'utf8'));
   for (const m of plan.mounts) {
     try {
@@ -194,15 +230,34 @@ export function setupRootfs(s: Sys, plan: RootfsPlan, log: Logger): void {
       throw new TsruncError(`mount ${m.destination} (type ${m.type ?? 'none'}): ${(e as Error).message}`);
     }
   }
-  if (needsDevSetup(plan.mounts)) setupDev(s, plan.rootfs, plan.userns, plan.mounts);
-  if (plan.cwd) {
-    try {
-      fs.mkdirSync(resolveInRoot(plan.rootfs, plan.cwd), { recursive: true, mode: 0o755 });
-    } catch (e) {
-      throw new TsruncError(`create cwd ${plan.cwd}: ${errnoCode(e) ?? e}`);
+  const rootFd = openRoot(plan.rootfs);
+  try {
+    if (needsDevSetup(plan.mounts)) setupDev(s, rootFd, plan);
+    if (plan.cwd) {
+      try {
+        fs.closeSync(mkdirAllInRoot(s, rootFd, plan.cwd));
+      } catch (e) {
+        throw new TsruncError(`create cwd ${plan.cwd}: ${e instanceof TsruncError ? e.message : (errnoCode(e) ?? e)}`);
+      }
     }
+  } finally {
+    fs.closeSync(rootFd);
   }
+  beforePivot?.();
   if (plan.noPivot) moveRoot(s, plan.rootfs);
   else pivotRoot(s, plan.rootfs);
+  applyRootPropagation(s, plan);
+}
+
+/**
+ * After the hostname, in runc's order: sysctls (while /proc/sys is still
+ * writable), read-only paths, masked paths, a read-only /dev, the read-only root.
+ */
+export function finalizeRootfs(s: Sys, plan: RootfsPlan, log: Logger): void {
+  if (plan.sysctl) writeSysctls(plan.sysctl);
+  restrictPaths(s, plan.readonlyPaths ?? [], plan.maskedPaths ?? [], log);
+  const dev = plan.mounts.find((m) => absDestination(m.destination) === '/dev' && !isBind(m));
+  const devFlags = parseMountOptions(dev?.options).flags;
+  if (dev?.type === 'tmpfs' && devFlags & MS.RDONLY) remount(s, '/dev', MS.BIND | devFlags);
   if (plan.readonly) remount(s, '/', MS.BIND | MS.RDONLY);
 }

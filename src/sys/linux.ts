@@ -31,6 +31,24 @@ export const MS = {
 } as const;
 
 export const MNT_DETACH = 2;
+export const AT_FDCWD = -100;
+export const AT_EMPTY_PATH = 0x1000;
+export const AT_RECURSIVE = 0x8000;
+export const RESOLVE = { NO_XDEV: 0x01, NO_MAGICLINKS: 0x02, NO_SYMLINKS: 0x04, BENEATH: 0x08, IN_ROOT: 0x10 } as const;
+export const MOUNT_ATTR = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  /** The atime mode is a 3-bit field, not flags: RELATIME is 0 within it. */
+  _ATIME: 0x70,
+  RELATIME: 0x0,
+  NOATIME: 0x10,
+  STRICTATIME: 0x20,
+  NODIRATIME: 0x80,
+  IDMAP: 0x100000,
+  NOSYMFOLLOW: 0x200000,
+} as const;
 
 export const CLONE = {
   NEWTIME: 0x00000080,
@@ -54,6 +72,9 @@ const F_SETFD = 2;
 const SYS_pivot_root = 155;
 const SYS_pidfd_open = 434;
 const SYS_pidfd_send_signal = 424;
+// Same numbers on x86_64 and aarch64 (the unified table of new syscalls).
+const SYS_openat2 = 437;
+const SYS_mount_setattr = 442;
 
 export interface Sys {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
@@ -98,6 +119,55 @@ export interface Sys {
   ioctlNsType(fd: number): number;
   /** statvfs(3) f_flag (ST_* bits) of the mount holding path. */
   statvfsFlags(path: string): number;
+  /** openat2(2): `resolve` (RESOLVE_*) confines the walk, e.g. RESOLVE_IN_ROOT treats dirfd as "/". */
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
+  /** mount_setattr(2) (AT_RECURSIVE in `flags` for the whole tree); attr* are MOUNT_ATTR_* bits. */
+  mountSetattr(dirfd: number, path: string, flags: number, attrSet: number, attrClr: number, propagation: number): void;
+  // --- process attributes and the console (src/process/attrs.ts, src/console/) ---
+  /** prctl(2) with all four arguments (capability sets, ambient caps, no_new_privs). */
+  prctl5(option: number, a2: number, a3: number, a4: number, a5: number): number;
+  /** capget(2) of this thread: the three sets as 64-bit masks. */
+  capget(): { effective: bigint; permitted: bigint; inheritable: bigint };
+  /** capset(2) of this thread (version 3: 64 capabilities). */
+  capset(effective: bigint, permitted: bigint, inheritable: bigint): void;
+  /** prlimit(2): sets (when given) and returns the previous limits; RLIM_INFINITY is 2^64-1. */
+  prlimit(pid: number, resource: number, limit?: { soft: bigint; hard: bigint }): { soft: bigint; hard: bigint };
+  /** ioprio_set(IOPRIO_WHO_PROCESS, 0, value): the calling thread. */
+  ioprioSet(value: number): void;
+  /** sched_setattr(0, attr, 0): the calling thread. */
+  schedSetattr(attr: { policy: number; flags: bigint; nice: number; priority: number; runtime: bigint; deadline: bigint; period: bigint }): void;
+  personality(persona: number): number;
+  /** sched_setaffinity(0, ...): the calling thread. */
+  schedSetaffinity(cpus: number[]): void;
+  /** keyctl(2) with integer/string arguments; returns the result (key id, length, 0). */
+  keyctl(cmd: number, ...args: (number | string | Buffer | null)[]): number;
+  setsid(): number;
+  /** ioctl(fd, request, arg): arg an int value or a Buffer passed by pointer. */
+  ioctl(fd: number, request: number, arg: number | Buffer): number;
+  /** socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC) connected to path. */
+  connectUnix(path: string): number;
+  /** sendmsg with one fd as SCM_RIGHTS and data as the payload. */
+  sendFd(sock: number, fd: number, data: string): void;
+  /** recvmsg of one message with one SCM_RIGHTS fd (-1 when none came). */
+  recvFd(sock: number): { fd: number; data: string };
+  dup2(oldfd: number, newfd: number): void;
+}
+
+// Process attributes and the console (x86_64 numbers, like the ones above).
+const SYS_capget = 125;
+const SYS_capset = 126;
+const SYS_ioprio_set = 251;
+const SYS_keyctl = 250;
+const SYS_sched_setattr = 314;
+const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+let msgTypesDone = false;
+/** koffi struct types for sendmsg/recvmsg, declared once. */
+function msgTypes(): void {
+  if (msgTypesDone) return;
+  const k = koffi();
+  k.struct('tsr_iovec', { base: 'void *', len: 'size_t' });
+  k.struct('tsr_msghdr', { name: 'void *', namelen: 'uint32_t', iov: 'tsr_iovec *', iovlen: 'size_t', control: 'void *', controllen: 'size_t', flags: 'int' });
+  msgTypesDone = true;
 }
 
 type Fn = (...args: any[]) => any;
@@ -276,6 +346,133 @@ class KoffiSys implements Sys {
     const buf = Buffer.alloc(128);
     check(this.fn('int statvfs(const char *, void *)')(path, buf), 'statvfs', path);
     return Number(buf.readBigUInt64LE(72));
+  }
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
+    // struct open_how { u64 flags, mode, resolve; }
+    const how = Buffer.alloc(24);
+    how.writeBigUInt64LE(BigInt(flags), 0);
+    how.writeBigUInt64LE(BigInt(mode), 8);
+    how.writeBigUInt64LE(BigInt(resolve), 16);
+    const f = this.fn('long syscall(long, ...)');
+    return Number(check(Number(f(SYS_openat2, 'int', dirfd, 'const char *', path, 'void *', how, 'size_t', 24)), 'openat2', path));
+  }
+  mountSetattr(dirfd: number, path: string, flags: number, attrSet: number, attrClr: number, propagation: number): void {
+    // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd; }
+    const attr = Buffer.alloc(32);
+    attr.writeBigUInt64LE(BigInt(attrSet), 0);
+    attr.writeBigUInt64LE(BigInt(attrClr), 8);
+    attr.writeBigUInt64LE(BigInt(propagation), 16);
+    const f = this.fn('long syscall(long, ...)');
+    check(Number(f(SYS_mount_setattr, 'int', dirfd, 'const char *', path, 'unsigned int', flags, 'void *', attr, 'size_t', 32)), 'mount_setattr', path);
+  }
+  // --- process attributes and the console ---
+  prctl5(option: number, a2: number, a3: number, a4: number, a5: number): number {
+    const f = this.fn('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');
+    return check(f(option, a2, a3, a4, a5), 'prctl', String(option));
+  }
+  capget(): { effective: bigint; permitted: bigint; inheritable: bigint } {
+    const hdr = Buffer.alloc(8);
+    hdr.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);
+    const data = Buffer.alloc(24);
+    check(Number(this.fn('long syscall(long, ...)')(SYS_capget, 'void *', hdr, 'void *', data)), 'capget');
+    const word = (off: number): bigint => BigInt(data.readUInt32LE(off)) | (BigInt(data.readUInt32LE(off + 12)) << 32n);
+    return { effective: word(0), permitted: word(4), inheritable: word(8) };
+  }
+  capset(effective: bigint, permitted: bigint, inheritable: bigint): void {
+    const hdr = Buffer.alloc(8);
+    hdr.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);
+    const data = Buffer.alloc(24);
+    [effective, permitted, inheritable].forEach((v, i) => {
+      data.writeUInt32LE(Number(v & 0xffffffffn), i * 4);
+      data.writeUInt32LE(Number((v >> 32n) & 0xffffffffn), 12 + i * 4);
+    });
+    check(Number(this.fn('long syscall(long, ...)')(SYS_capset, 'void *', hdr, 'void *', data)), 'capset');
+  }
+  prlimit(pid: number, resource: number, limit?: { soft: bigint; hard: bigint }): { soft: bigint; hard: bigint } {
+    const f = this.fn('int prlimit(int, int, const void *, void *)');
+    let nw: Buffer | null = null;
+    if (limit) {
+      nw = Buffer.alloc(16);
+      nw.writeBigUInt64LE(limit.soft, 0);
+      nw.writeBigUInt64LE(limit.hard, 8);
+    }
+    const old = Buffer.alloc(16);
+    check(f(pid, resource, nw, old), 'prlimit', String(resource));
+    return { soft: old.readBigUInt64LE(0), hard: old.readBigUInt64LE(8) };
+  }
+  ioprioSet(value: number): void {
+    check(Number(this.fn('long syscall(long, ...)')(SYS_ioprio_set, 'int', 1 /* IOPRIO_WHO_PROCESS */, 'int', 0, 'int', value)), 'ioprio_set');
+  }
+  schedSetattr(a: { policy: number; flags: bigint; nice: number; priority: number; runtime: bigint; deadline: bigint; period: bigint }): void {
+    // struct sched_attr, SCHED_ATTR_SIZE_VER0 (48 bytes).
+    const b = Buffer.alloc(48);
+    b.writeUInt32LE(48, 0);
+    b.writeUInt32LE(a.policy, 4);
+    b.writeBigUInt64LE(a.flags, 8);
+    b.writeInt32LE(a.nice, 16);
+    b.writeUInt32LE(a.priority, 20);
+    b.writeBigUInt64LE(a.runtime, 24);
+    b.writeBigUInt64LE(a.deadline, 32);
+    b.writeBigUInt64LE(a.period, 40);
+    check(Number(this.fn('long syscall(long, ...)')(SYS_sched_setattr, 'int', 0, 'void *', b, 'unsigned int', 0)), 'sched_setattr');
+  }
+  personality(persona: number): number {
+    return check(this.fn('int personality(unsigned long)')(persona), 'personality');
+  }
+  schedSetaffinity(cpus: number[]): void {
+    const set = Buffer.alloc(Math.max(128, Math.ceil((Math.max(0, ...cpus) + 1) / 64) * 8));
+    for (const c of cpus) set[c >> 3]! |= 1 << (c & 7);
+    check(this.fn('int sched_setaffinity(int, size_t, const void *)')(0, set.length, set), 'sched_setaffinity');
+  }
+  keyctl(cmd: number, ...args: (number | string | Buffer | null)[]): number {
+    const typed: unknown[] = [];
+    for (const a of args) typed.push(typeof a === 'number' ? 'long' : typeof a === 'string' ? 'const char *' : 'void *', a);
+    return Number(check(Number(this.fn('long syscall(long, ...)')(SYS_keyctl, 'int', cmd, ...typed)), 'keyctl', String(cmd)));
+  }
+  setsid(): number {
+    return check(this.fn('int setsid(void)')(), 'setsid');
+  }
+  ioctl(fd: number, request: number, arg: number | Buffer): number {
+    const f = this.fn('int ioctl(int, unsigned long, ...)');
+    return check((typeof arg === 'number' ? f(fd, request, 'long', arg) : f(fd, request, 'void *', arg)) as number, 'ioctl', `0x${request.toString(16)}`);
+  }
+  connectUnix(path: string): number {
+    if (Buffer.byteLength(path) > 107) throw new SysError('connect', 36 /* ENAMETOOLONG */, path);
+    const fd = check(this.fn('int socket(int, int, int)')(AF_UNIX, 1 /* SOCK_STREAM */ | SOCK_CLOEXEC, 0) as number, 'socket');
+    const addr = Buffer.alloc(110);
+    addr.writeUInt16LE(AF_UNIX, 0);
+    addr.write(path, 2);
+    if (this.fn('int connect(int, const void *, uint32_t)')(fd, addr, addr.length) < 0) {
+      const err = new SysError('connect', koffi().errno(), path);
+      this.fn('int close(int)')(fd);
+      throw err;
+    }
+    return fd;
+  }
+  sendFd(sock: number, fd: number, data: string): void {
+    msgTypes();
+    const ctl = Buffer.alloc(24); // CMSG_SPACE(sizeof(int)): {len, level, type} + int, padded
+    ctl.writeBigUInt64LE(20n, 0); // CMSG_LEN(sizeof(int))
+    ctl.writeInt32LE(1 /* SOL_SOCKET */, 8);
+    ctl.writeInt32LE(1 /* SCM_RIGHTS */, 12);
+    ctl.writeInt32LE(fd, 16);
+    const payload = Buffer.from(data.length ? data : '\0');
+    const f = this.fn('long sendmsg(int, tsr_msghdr *, int)');
+    const msg = { name: null, namelen: 0, iov: { base: payload, len: payload.length }, iovlen: 1, control: ctl, controllen: 24, flags: 0 };
+    check(Number(f(sock, msg, 0x4000 /* MSG_NOSIGNAL */)), 'sendmsg');
+  }
+  recvFd(sock: number): { fd: number; data: string } {
+    msgTypes();
+    const buf = Buffer.alloc(4096);
+    const ctl = Buffer.alloc(64);
+    const m = { name: null, namelen: 0, iov: { base: buf, len: buf.length }, iovlen: 1, control: ctl, controllen: ctl.length, flags: 0 };
+    const f = this.fn('long recvmsg(int, _Inout_ tsr_msghdr *, int)');
+    const n = Number(check(Number(f(sock, m, 0x40000000 /* MSG_CMSG_CLOEXEC */)), 'recvmsg'));
+    const got = Number(m.controllen) >= 20 && ctl.readInt32LE(8) === 1 && ctl.readInt32LE(12) === 1;
+    return { fd: got ? ctl.readInt32LE(16) : -1, data: buf.toString('utf8', 0, n) };
+  }
+  dup2(oldfd: number, newfd: number): void {
+    check(this.fn('int dup2(int, int)')(oldfd, newfd), 'dup2', `${oldfd} ${newfd}`);
   }
 }
 

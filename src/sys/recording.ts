@@ -1,6 +1,9 @@
 // A Sys that performs nothing and records every call, for unit tests of the
 // policy code (rootfs planning, init ordering) without root.
-import type { Sys } from './linux.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { resolveInRoot } from '../rootfs/resolve.js';
+import { AT_FDCWD, RESOLVE, type Sys } from './linux.js';
 
 export interface Call {
   name: keyof Sys;
@@ -14,6 +17,8 @@ export class RecordingSys implements Sys {
   nsTypes = new Map<number, number>();
 
   private rec(name: keyof Sys, ...args: unknown[]): void {
+    // Mounts go through /proc/self/fd/N: record the path N stands for, so assertions read as paths.
+    if (name === 'mount') args = args.map((a) => (typeof a === 'string' ? fdPath(a) : a));
     const call = { name, args };
     this.calls.push(call);
     const err = this.failWith(call);
@@ -124,4 +129,83 @@ export class RecordingSys implements Sys {
     this.rec('statvfsFlags', path);
     return 0;
   }
+  /** Emulated (paths only, no race-freedom) so rootfs code can run against a temp dir without root. */
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
+    this.rec('openat2', dirfd, path, flags, mode, resolve);
+    return emulateOpenat2(dirfd, path, flags, mode, resolve);
+  }
+  mountSetattr(dirfd: number, path: string, flags: number, attrSet: number, attrClr: number, propagation: number): void {
+    this.rec('mountSetattr', dirfd, path, flags, attrSet, attrClr, propagation);
+  }
+  // --- process attributes and the console ---
+  prctl5(option: number, a2: number, a3: number, a4: number, a5: number): number {
+    this.rec('prctl5', option, a2, a3, a4, a5);
+    return 0;
+  }
+  capget(): { effective: bigint; permitted: bigint; inheritable: bigint } {
+    this.rec('capget');
+    return { effective: 0n, permitted: 0n, inheritable: 0n };
+  }
+  capset(effective: bigint, permitted: bigint, inheritable: bigint): void {
+    this.rec('capset', `0x${effective.toString(16)}`, `0x${permitted.toString(16)}`, `0x${inheritable.toString(16)}`);
+  }
+  prlimit(pid: number, resource: number, limit?: { soft: bigint; hard: bigint }): { soft: bigint; hard: bigint } {
+    this.rec('prlimit', pid, resource, ...(limit ? [String(limit.soft), String(limit.hard)] : []));
+    return { soft: 1024n, hard: 4096n };
+  }
+  ioprioSet(value: number): void {
+    this.rec('ioprioSet', value);
+  }
+  schedSetattr(a: { policy: number; flags: bigint; nice: number; priority: number; runtime: bigint; deadline: bigint; period: bigint }): void {
+    this.rec('schedSetattr', a.policy, String(a.flags), a.nice, a.priority);
+  }
+  personality(persona: number): number {
+    this.rec('personality', persona);
+    return 0;
+  }
+  schedSetaffinity(cpus: number[]): void {
+    this.rec('schedSetaffinity', cpus);
+  }
+  keyctl(cmd: number, ...args: (number | string | Buffer | null)[]): number {
+    this.rec('keyctl', cmd, ...args.map((a) => (Buffer.isBuffer(a) ? '<buf>' : a)));
+    return 0;
+  }
+  setsid(): number {
+    this.rec('setsid');
+    return 1;
+  }
+  ioctl(fd: number, request: number, arg: number | Buffer): number {
+    this.rec('ioctl', fd, request, typeof arg === 'number' ? arg : '<buf>');
+    return 0;
+  }
+  connectUnix(path: string): number {
+    this.rec('connectUnix', path);
+    return 300;
+  }
+  sendFd(sock: number, fd: number, data: string): void {
+    this.rec('sendFd', sock, fd, data);
+  }
+  recvFd(sock: number): { fd: number; data: string } {
+    this.rec('recvFd', sock);
+    return { fd: 301, data: '' };
+  }
+  dup2(oldfd: number, newfd: number): void {
+    this.rec('dup2', oldfd, newfd);
+  }
+}
+
+function fdPath(p: string): string {
+  const m = /^\/proc\/self\/fd\/(\d+)(\/.*)?$/.exec(p);
+  if (!m) return p;
+  try {
+    return fs.readlinkSync(`/proc/self/fd/${m[1]}`) + (m[2] ?? '');
+  } catch {
+    return p;
+  }
+}
+
+function emulateOpenat2(dirfd: number, p: string, flags: number, mode: number, resolve: number): number {
+  const base = dirfd === AT_FDCWD ? process.cwd() : fs.readlinkSync(`/proc/self/fd/${dirfd}`);
+  const target = resolve & RESOLVE.IN_ROOT ? resolveInRoot(base, p) : path.resolve(base, p);
+  return fs.openSync(target, flags, mode);
 }
