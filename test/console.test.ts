@@ -141,7 +141,9 @@ t.test('run in the foreground relays its own terminal and restores its mode', { 
   const id = newId();
   const cmd = `stty rows 22 cols 77; before=$(stty -g); ${TSRUNC_BIN} --root ${root} run -b ${b.dir} ${id}; echo rc=$?; [ "$before" = "$(stty -g)" ] && echo mode-restored`;
   const r = await execa('script', ['-qec', cmd, '/dev/null'], { reject: false, stdin: 'ignore', timeout: 30_000 });
-  const out = String(r.stdout).replace(/\r/g, '');
+  // The pty echoes a stray NUL byte of input as "^@" now and then (seen
+  // under script(1) with no stdin); the relay of input is not what this checks.
+  const out = String(r.stdout).replace(/\r/g, '').replace(/\^@/g, '');
   t.match(out, /\/dev\/pts\/\d+\n22 77\nconsole-ok\n/, 'the container\'s pty, with our window size');
   t.match(out, /rc=7/, 'exit code of the program');
   t.match(out, /mode-restored/, 'terminal mode restored');

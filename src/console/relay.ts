@@ -12,7 +12,8 @@ export interface Relay {
   finish(timeoutMs?: number): Promise<void>;
 }
 
-function copySize(s: Sys, master: number): void {
+/** Our terminal's window size onto the container's pty (a no-op when we have no terminal). */
+export function copySize(s: Sys, master: number): void {
   const ws = Buffer.alloc(8);
   for (const fd of [0, 1, 2]) {
     try {

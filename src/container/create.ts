@@ -8,6 +8,7 @@ import { loadBundle } from '../config/load.js';
 import type { Spec } from '../config/types.js';
 import { MSG, TsruncError } from '../errors.js';
 import type { InitPlan } from '../init/plan.js';
+import { checkSeccomp, seccompInitPlan, type CompiledSeccomp } from '../seccomp/index.js';
 import { checkJoinPaths, nsexecArgs, planNamespaces, writeIdMaps, type NamespacePlan } from '../namespaces.js';
 import { describeHelperError, spawnHelper, type Helper } from '../process/helper.js';
 import type { Message } from '../process/messages.js';
@@ -19,6 +20,7 @@ import { sys } from '../sys/linux.js';
 import type { Channel } from '../process/channel.js';
 import { containerDeviceRules, newCgroupManager, type CgroupManager, type LinuxResources } from '../cgroups/index.js';
 import { checkTerminal, sendConsole } from '../console/socket.js';
+import { copySize } from '../console/relay.js';
 import { hookState, runHooks, runHooksCollectingErrors } from '../hooks.js';
 import { checkLsm, planAttrs, writeOomScoreAdj } from '../process/attrs.js';
 import { planRlimits, raiseHardLimits } from '../process/rlimits.js';
@@ -115,6 +117,7 @@ interface Checked {
   ns: NamespacePlan;
   extraFds: number;
   listen: number;
+  seccomp?: CompiledSeccomp;
 }
 
 /** Everything that can fail before anything exists on the host. */
@@ -143,7 +146,8 @@ function check(globals: GlobalOptions, opts: CreateOptions): Checked {
     rootless: globals.rootless === 'true' || (globals.rootless === 'auto' && process.geteuid!() !== 0),
     warn: (m) => log.warn(m),
   });
-  return { spec, bundle, rootfs, ns, extraFds: listen + opts.preserveFds, listen, cgroup };
+  const seccomp = checkSeccomp(spec);
+  return { spec, bundle, rootfs, ns, extraFds: listen + opts.preserveFds, listen, cgroup, ...(seccomp ? { seccomp } : {}) };
 }
 
 /** `linux.resources` with runc's device rules: the config's, then linux.devices' nodes, then the defaults, always. */
@@ -206,6 +210,8 @@ function withProcess(plan: InitPlan, c: Checked, opts: CreateOptions, record: Co
     };
   }
   if (proc.terminal) plan.terminal = proc.consoleSize ? { size: proc.consoleSize } : {};
+  const seccomp = seccompInitPlan(c.spec, c.seccomp, hookState(record, pid, 'creating'));
+  if (seccomp) plan.seccomp = seccomp;
   return plan;
 }
 
@@ -399,6 +405,8 @@ export function createContainer(globals: GlobalOptions, opts: CreateOptions, mod
           }
         } else {
           consoleFd = fd;
+          // Before the program starts: it may ask for the size at once (`stty size`).
+          copySize(s, fd);
         }
       } else if (m.type === 'ready') {
         mark('init booted');
