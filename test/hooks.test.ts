@@ -149,7 +149,7 @@ t.test('a failing startContainer hook: the program never runs and start reports 
   t.teardown(() => tsr(['delete', '-f', id]));
   const s = await tsr(['start', id]);
   t.not(s.exitCode, 0, 'start fails');
-  t.match(String(s.stderr), /exited before the user process started/);
+  t.match(String(s.stderr), /failed before the user process started: error running startContainer hook/);
   t.notOk(fs.existsSync(path.join(dir, 'program-ran')), 'the program never ran');
   t.notOk(lines(path.join(dir, 'order')).some((l) => l.startsWith('poststart')), 'no poststart');
   t.match(JSON.parse(String((await tsr(['state', id])).stdout)), { status: 'stopped' });
@@ -162,7 +162,7 @@ t.test('a failing startContainer hook fails start also without poststart hooks',
   t.teardown(() => tsr(['delete', '-f', id]));
   const s = await tsr(['start', id]);
   t.not(s.exitCode, 0, 'start fails');
-  t.match(String(s.stderr), /exited before the user process started/);
+  t.match(String(s.stderr), /failed before the user process started: error running startContainer hook/);
 });
 
 t.test('a failing poststart hook is an error: start fails, the container is destroyed, poststop runs', async (t) => {

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import type { GlobalOptions } from '../cli/context.js';
 import { TsruncError } from '../errors.js';
 import { openStore } from '../state/store.js';
-import { liveStatus, processAlive } from '../state/status.js';
+import { liveStatus } from '../state/status.js';
+import { FIONREAD, sys } from '../sys/linux.js';
 import { log } from '../cli/log.js';
 import type { Hook } from '../config/types.js';
 import { hookState, runHooks } from '../hooks.js';
@@ -21,26 +22,14 @@ export function startContainer(globals: GlobalOptions, id: string): void {
     if (status !== 'created') throw new TsruncError(`cannot start a container in the ${status} state`);
     const fifo = record.internal.execFifo;
     if (!fifo) throw new TsruncError('cannot start a container that has already been started');
-    let fd: number;
-    try {
-      // Non-blocking: with no reader (init died) this fails at once with ENXIO instead of hanging.
-      fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENXIO' || code === 'ENOENT') throw new TsruncError('container process is already dead');
-      throw e;
-    }
-    try {
-      fs.writeSync(fd, Buffer.from([0]));
-    } finally {
-      fs.closeSync(fd);
-    }
     const hooks = record.internal.hooks as { poststart?: Hook[]; startContainer?: boolean } | undefined;
     const poststart = hooks?.poststart;
     // poststart runs after the program started (runc 1.1 ran it during create), and a failing
     // startContainer hook must fail start: both wait for the exec.
-    if ((poststart?.length || hooks?.startContainer) && !waitExec(fifo, record.pid, record.pidStartTime)) {
-      throw new TsruncError('container process exited before the user process started');
+    const failure = signalStart(fifo, Boolean(poststart?.length || hooks?.startContainer));
+    if (failure !== undefined) {
+      fs.rmSync(fifo, { force: true });
+      throw new TsruncError(`container process failed before the user process started: ${failure}`);
     }
     fs.rmSync(fifo, { force: true });
     record.status = 'running';
@@ -63,23 +52,57 @@ export function startContainer(globals: GlobalOptions, id: string): void {
 }
 
 /**
- * Init holds the fifo open (close-on-exec) until it execs the user's
- * program: once an O_NONBLOCK open for writing finds no reader, the exec
- * happened (or init died, which the pid check tells apart).
+ * Writes the start byte. With `waitExec`, also waits until init's fifo fd
+ * closes at execve; returns the note init leaves there when it fails before
+ * (a program that ran and exited at once is no failure). Our reader is
+ * opened only once init took the start byte, so it cannot steal it.
  */
-function waitExec(fifo: string, pid: number, startTime: string, timeoutMs = 10_000): boolean {
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENXIO') return processAlive(pid, startTime);
-      throw e;
-    }
-    Atomics.wait(sleeper, 0, 0, 1);
+function signalStart(fifo: string, waitExec: boolean, timeoutMs = 10_000): string | undefined {
+  let w: number;
+  try {
+    // Non-blocking: with no reader (init died) this fails at once with ENXIO instead of hanging.
+    w = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENXIO' || code === 'ENOENT') throw new TsruncError('container process is already dead');
+    throw e;
   }
-  return processAlive(pid, startTime);
+  let r: number | undefined;
+  try {
+    fs.writeSync(w, Buffer.from([0]));
+    if (!waitExec) return undefined;
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    const nap = (): void => void Atomics.wait(sleeper, 0, 0, 1);
+    const pending = Buffer.alloc(4);
+    const deadline = Date.now() + timeoutMs;
+    do {
+      sys().ioctl(w, FIONREAD, pending);
+      if (pending.readInt32LE(0) === 0) break;
+      nap();
+    } while (Date.now() < deadline);
+    r = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    fs.closeSync(w);
+    w = -1;
+    const buf = Buffer.alloc(513);
+    while (Date.now() < deadline) {
+      let n: number;
+      try {
+        n = fs.readSync(r, buf, 0, buf.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        nap();
+        continue;
+      }
+      // EOF: no writer left, init's fd closed at execve.
+      if (n === 0) return undefined;
+      const note = buf.subarray(0, n).toString();
+      return note.startsWith('F') ? note.slice(1) : 'init did not take the start signal';
+    }
+    return 'timed out waiting for the user process to start';
+  } finally {
+    if (w >= 0) fs.closeSync(w);
+    if (r !== undefined) fs.closeSync(r);
+  }
 }
 
 /**

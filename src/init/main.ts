@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import { Channel } from '../process/channel.js';
 import type { Message } from '../process/messages.js';
 import { finalizeRootfs, setupRootfs } from '../rootfs/setup.js';
-import { CLONE, CLOSE_RANGE_CLOEXEC, PR_SET_DUMPABLE, sys, type Sys } from '../sys/linux.js';
+import { CLONE, CLOSE_RANGE_CLOEXEC, FIONREAD, PR_SET_DUMPABLE, sys, type Sys } from '../sys/linux.js';
 import { bindConsole, openPty, takeConsole } from '../console/pty.js';
 import { runHooks } from '../hooks.js';
 import { applyApparmor, applyPrivilegedAttrs, joinSessionKeyring, setAffinity } from '../process/attrs.js';
@@ -17,6 +17,9 @@ import { applyCapabilities, dropBoundingSet } from '../process/capabilities.js';
 import { applyRlimits } from '../process/rlimits.js';
 import { lookPath, withHome } from './lookpath.js';
 import type { InitPlan } from './plan.js';
+import { execMain } from '../process/exec-init.js';
+import type { ProcessPlan } from '../process/exec-plan.js';
+import { connectSeccompListener, loadSeccomp } from '../seccomp/load.js';
 
 function fail(ch: Channel, e: unknown): never {
   const message = e instanceof Error ? e.message : String(e);
@@ -41,6 +44,8 @@ function setup(s: Sys, ch: Channel, plan: InitPlan): { exe: string; fifoFd?: num
   // Opened before pivot_root: the fifo lives in the runtime's state dir.
   // O_RDWR so this open does not block and `start`'s O_WRONLY|O_NONBLOCK open finds a reader.
   const fifoFd = plan.execFifo ? fs.openSync(plan.execFifo, fs.constants.O_RDWR) : undefined;
+  // Also on the host's filesystem: the seccomp listener's socket.
+  connectSeccompListener(s, plan.seccomp);
   // runc joins the keyring first thing in init; affinity "initial" is for the work before the cgroup join.
   if (plan.attrs?.keyring) joinSessionKeyring(s, plan.attrs.keyring);
   setAffinity(s, plan.attrs?.cpusInitial, 'initial');
@@ -114,12 +119,14 @@ async function waitStart(s: Sys, ch: Channel, fifoFd: number | undefined): Promi
   for (const [sig] of CREATED_EXIT_SIGNALS) process.removeAllListeners(sig);
 }
 
-function execProcess(s: Sys, plan: InitPlan, exe: string): never {
+function execProcess(s: Sys, plan: ProcessPlan, exe: string): never {
   // runc's order (finalizeNamespace): rlimits, bounding set + keep-caps, user,
   // capabilities (seccomp slots in around them); all after `start`, before execve.
   const a = plan.attrs;
   if (a) applyRlimits(s, a.rlimits);
   if (a) dropBoundingSet(s, a.caps);
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the user switch may take away.
+  if (plan.seccomp?.early) loadSeccomp(s, plan.seccomp);
   const u = plan.user;
   if (plan.setgroups) s.setgroups(u.additionalGids ?? []);
   s.setresgid(u.gid, u.gid, u.gid);
@@ -140,6 +147,8 @@ function execProcess(s: Sys, plan: InitPlan, exe: string): never {
   if (plan.hooks?.startContainer) runHooks('startContainer', plan.hooks.startContainer, { ...plan.hooks.state, status: 'created' });
   setAffinity(s, a?.cpusFinal, 'final');
   s.resetSignals();
+  // As late as possible: nothing of the runtime's own work is filtered, only execve and (NOTIFY) one sendmsg.
+  if (plan.seccomp && !plan.seccomp.early) loadSeccomp(s, plan.seccomp);
   return s.execve(exe, plan.args, withHome(plan.env, u.uid));
 }
 
@@ -167,10 +176,35 @@ async function main(): Promise<void> {
   try {
     execProcess(s, plan, prepared.exe);
   } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
     // After start nobody waits on the socket: stderr is the container's.
-    fs.writeSync(2, `tsrunc init: ${e instanceof Error ? e.message : String(e)}\n`);
+    fs.writeSync(2, `tsrunc init: ${message}\n`);
+    if (prepared.fifoFd !== undefined) leaveFailureNote(s, prepared.fifoFd, message);
     s.exit(127);
   }
 }
 
-void main();
+/**
+ * `start` waits (when hooks need it) for the fifo to close at execve; a
+ * process that dies instead leaves a note there, so `start` can tell a
+ * program that ran and exited at once from an init that never exec'd. A
+ * FIFO's data dies with its last fd: wait (bounded) until `start` read it.
+ */
+function leaveFailureNote(s: Sys, fifoFd: number, message: string): void {
+  try {
+    fs.writeSync(fifoFd, Buffer.from(`F${message}`.slice(0, 512)));
+    const pending = Buffer.alloc(4);
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < 2000; i++) {
+      s.ioctl(fifoFd, FIONREAD, pending);
+      if (pending.readInt32LE(0) === 0) return;
+      Atomics.wait(sleeper, 0, 0, 1);
+    }
+  } catch {
+    // nobody to tell
+  }
+}
+
+// `exec` (src/container/exec.ts): a new process in a running container, through the same execProcess.
+if (process.argv[3] === 'exec') void execMain(execProcess);
+else void main();

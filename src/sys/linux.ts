@@ -52,6 +52,8 @@ export const MOUNT_ATTR = {
 
 export const CLONE = {
   NEWTIME: 0x00000080,
+  // Not a namespace: unshare(CLONE_FS) gives a thread its own root/cwd, which setns(CLONE_NEWNS) requires (exec).
+  FS: 0x00000200,
   NEWNS: 0x00020000,
   NEWCGROUP: 0x02000000,
   NEWUTS: 0x04000000,
@@ -63,6 +65,8 @@ export const CLONE = {
 
 export const PR_SET_DUMPABLE = 4;
 export const CLOSE_RANGE_CLOEXEC = 1 << 2;
+/** ioctl: bytes waiting in a pipe or FIFO. */
+export const FIONREAD = 0x541b;
 export const AF_UNIX = 1;
 export const SOCK_SEQPACKET = 5;
 export const SOCK_CLOEXEC = 0o2000000;
@@ -488,4 +492,33 @@ export function exitCodeOf(status: number): number {
   const sig = status & 0x7f;
   if (sig === 0) return (status >> 8) & 0xff;
   return 128 + sig;
+}
+
+// ---- seccomp (src/seccomp/) ----
+const SYS_seccomp = 317;
+const SECCOMP_SET_MODE_FILTER = 1;
+
+/** memfd_create(name, MFD_CLOEXEC): scratch space for libseccomp's export. */
+export function memfdCreate(name: string): number {
+  return check(libc().func('int memfd_create(const char *, unsigned int)')(name, 1 /* MFD_CLOEXEC */) as number, 'memfd_create', name);
+}
+
+let fprogType: unknown;
+/** seccomp(SECCOMP_SET_MODE_FILTER, flags, prog): the listener fd with NEW_LISTENER, else 0. */
+export function seccompSetFilter(flags: number, program: Buffer): number {
+  const k = koffi();
+  fprogType ??= k.struct('tsr_sock_fprog', { len: 'uint16_t', filter: 'void *' });
+  const f = libc().func('long syscall(long, ...)');
+  const prog = { len: program.length / 8, filter: program };
+  return Number(check(Number(f(SYS_seccomp, 'unsigned int', SECCOMP_SET_MODE_FILTER, 'unsigned int', flags, 'tsr_sock_fprog *', prog)), 'seccomp', 'SECCOMP_SET_MODE_FILTER'));
+}
+
+/**
+ * Whether the kernel knows these SECCOMP_FILTER_FLAG_* bits, as libseccomp
+ * probes them: with a NULL program a known set fails EFAULT, an unknown EINVAL.
+ */
+export function seccompFlagsKnown(flags: number): boolean {
+  const f = libc().func('long syscall(long, ...)');
+  if (Number(f(SYS_seccomp, 'unsigned int', SECCOMP_SET_MODE_FILTER, 'unsigned int', flags, 'void *', null)) >= 0) return true;
+  return koffi().errno() === 14 /* EFAULT */;
 }
