@@ -192,8 +192,31 @@ int main(int argc, char **argv)
 		fail("argv", "need --sync-fd and a program after --");
 	}
 
-	for (int j = 0; j < njoins; j++)
+	/*
+	 * Before any join: a process of the container must not ptrace us or open
+	 * our /proc/<pid>/exe (CVE-2019-5736 class), e.g. while exec forks into its
+	 * pid namespace. execve of Node resets this; Node-init sets it again first.
+	 * Not with a new user namespace: the caller, maybe unprivileged, writes our
+	 * maps through /proc/<pid>, and no container process exists in it yet.
+	 */
+	if (!(unshare_flags & CLONE_NEWUSER) && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail("prctl", "PR_SET_DUMPABLE");
+
+	int joined_user = 0;
+	for (int j = 0; j < njoins; j++) {
 		join_namespace(&joins[j]);
+		joined_user |= joins[j].flag == CLONE_NEWUSER;
+	}
+	/*
+	 * As runc: become the joined user namespace's root. Our host uid is not
+	 * its root, so execve (of Node-init) would otherwise drop every capability.
+	 */
+	if (joined_user) {
+		if (setresgid(0, 0, 0) < 0)
+			fail("setresgid", "0 in the joined user namespace");
+		if (setresuid(0, 0, 0) < 0)
+			fail("setresuid", "0 in the joined user namespace");
+	}
 
 	if (unshare_flags & CLONE_NEWUSER) {
 		if (unshare(CLONE_NEWUSER) < 0)

@@ -2,9 +2,9 @@
 // read-only paths, checked from inside the container and from the host.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import t from 'tap';
-import { Runtime, requirement, newId, nsOf, cgroupDir, exists, skipReq, isCgroup2 } from '../lib/harness.js';
+import { Runtime, requirement, newId, nsOf, cgroupDir, exists, skipReq, isCgroup2, REPO } from '../lib/harness.js';
 
 const rt = new Runtime(t);
 const NS = 'config-linux.md#namespaces';
@@ -152,6 +152,91 @@ requirement(t, { id: 'seccomp.rules', section: 'config-linux.md#seccomp', level:
   t.match(r.stdout, /Permission denied/, 'mkdir fails with the configured errno (EACCES)');
   t.notOk(exists(path.join(r.out, 'blocked')), 'the directory was not created');
   t.match(r.stdout, /Seccomp:\s+2/, 'a seccomp filter is installed');
+});
+
+// "defaultAction (string, REQUIRED) - the default action for seccomp. ...
+// defaultErrnoRet (uint, OPTIONAL) - the errno return code to use. Some
+// actions like SCMP_ACT_ERRNO and SCMP_ACT_TRACE allow to specify the errno
+// code to return. When the action doesn't support an errno, the runtime MUST
+// print and error and fail. If not specified then its default value is EPERM."
+requirement(t, { id: 'seccomp.defaultErrnoRet', section: 'config-linux.md#seccomp', level: 'MUST', title: 'defaultAction ERRNO returns defaultErrnoRet; allowed calls work' }, async (t) => {
+  const profile = JSON.parse(fs.readFileSync(path.join(REPO, 'test/fixtures/seccomp-default.json'), 'utf8'));
+  for (const rule of profile.syscalls) rule.names = rule.names.filter((n: string) => n !== 'mkdir' && n !== 'mkdirat');
+  const r = await rt.runScript('echo alive; mkdir /out/blocked 2>&1; echo "rc=$?"', (c) => {
+    c.linux.seccomp = { ...profile, defaultErrnoRet: 95 };
+  });
+  t.equal(r.exitCode, 0, r.stderr);
+  t.match(r.stdout, /alive/, 'allowed syscalls run');
+  t.match(r.stdout, /not supported/i, 'an unlisted syscall fails with defaultErrnoRet (EOPNOTSUPP)');
+  t.notOk(exists(path.join(r.out, 'blocked')));
+});
+
+// "args (array of objects, OPTIONAL) - the specific syscall in seccomp.
+// index (uint, REQUIRED) ... value (uint64, REQUIRED) ... valueTwo (uint64,
+// OPTIONAL) ... op (string, REQUIRED)"
+requirement(t, { id: 'seccomp.args', section: 'config-linux.md#seccomp', level: 'MUST', title: 'a rule with args matches only those argument values (EQ, MASKED_EQ)' }, async (t) => {
+  const r = await rt.runScript('kill -0 $$; echo zero=$?; kill -USR1 $$; echo usr1=$?; kill -CHLD $$; echo chld=$?', (c) => {
+    c.linux.seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [
+        { names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 13, args: [{ index: 1, value: 10, op: 'SCMP_CMP_EQ' }] },
+        { names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 22, args: [{ index: 1, value: 0xf0, valueTwo: 0x10, op: 'SCMP_CMP_MASKED_EQ' }] },
+      ],
+    };
+  });
+  t.equal(r.exitCode, 0, r.stderr);
+  t.match(r.stdout, /zero=0/, 'kill(pid, 0) allowed');
+  t.match(r.stdout, /usr1=1/, 'kill(pid, SIGUSR1) refused (EQ)');
+  t.match(r.stdout, /chld=1/, 'kill(pid, SIGCHLD) refused ((17 & 0xf0) == 0x10)');
+});
+
+// "SCMP_ACT_KILL_PROCESS" among the actions: the whole process dies of SIGSYS.
+requirement(t, { id: 'seccomp.kill_process', section: 'config-linux.md#seccomp', level: 'MUST', title: 'SCMP_ACT_KILL_PROCESS kills the caller with SIGSYS' }, async (t) => {
+  const r = await rt.runScript('sh -c "exec mkdir /out/x"; echo "rc=$?"', (c) => {
+    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_KILL_PROCESS' }] };
+  });
+  t.equal(r.exitCode, 0, r.stderr);
+  t.match(r.stdout, /rc=159/, '128 + SIGSYS');
+});
+
+// The filter is for "the container process" (config-linux.md#seccomp), not
+// for the runtime's setup of it: a profile denying calls a runtime uses to
+// build the container (getcwd, mount, unshare) must still let it start.
+requirement(t, { id: 'seccomp.runtime-unfiltered', section: 'config-linux.md#seccomp', level: 'MUST', title: 'a profile denying getcwd, mount and unshare still starts, and denies them to the process' }, async (t) => {
+  const r = await rt.runScript('unshare -m true; echo "u=$?"; mount -t tmpfs t /mnt; echo "m=$?"; pwd; echo "pwd=$?"', (c) => {
+    c.process.noNewPrivileges = false;
+    c.process.cwd = '/out';
+    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getcwd', 'mount', 'unshare'], action: 'SCMP_ACT_ERRNO' }] };
+  });
+  t.equal(r.exitCode, 0, `the container runs: ${r.stderr}`);
+  t.match(r.stdout, /u=1/, 'unshare denied');
+  t.match(r.stdout, /m=1/, 'mount denied');
+  t.notMatch(r.stdout, /^\/out$/m, 'getcwd denied');
+});
+
+// "listenerPath (string, OPTIONAL) - specifies the path of UNIX domain socket
+// over which the runtime will send the container process state data structure
+// when the SCMP_ACT_NOTIFY action is used. ... listenerMetadata (string,
+// OPTIONAL) - specifies an opaque data to pass to the seccomp agent."
+// runtime.md: containerProcessState { ociVersion, fds, pid, metadata, state }, the fds as SCM_RIGHTS.
+requirement(t, { id: 'seccomp.notify', section: 'config-linux.md#seccomp', level: 'MUST', title: 'SCMP_ACT_NOTIFY: the listener gets the fd and the container process state, and answers' }, async (t) => {
+  const dir = rt.tmpdir('seccomp');
+  const sock = path.join(dir, 'l.sock');
+  const state = path.join(dir, 'state.json');
+  const agent = spawn('python3', [path.join(REPO, 'test/fixtures/seccomp-listener.py'), sock, state, '122'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  rt.onCleanup(() => void agent.kill('SIGKILL'));
+  await new Promise((resolve) => agent.stdout!.once('data', resolve));
+  const r = await rt.runScript('mkdir /out/x 2>&1; echo "rc=$?"', (c) => {
+    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: sock, listenerMetadata: 'conf-meta', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }] };
+  });
+  t.equal(r.exitCode, 0, r.stderr);
+  t.match(r.stdout, /quota/i, 'the agent\'s answer (EDQUOT) reaches the process');
+  const msg = exists(state) ? JSON.parse(fs.readFileSync(state, 'utf8')) : {};
+  t.same(msg.fds, ['seccompFd'], 'fds names the one fd');
+  t.equal(msg._nfds, 1, 'one fd as SCM_RIGHTS');
+  t.equal(msg.metadata, 'conf-meta');
+  t.ok(msg.pid > 0 && msg.state?.pid === msg.pid, 'pid of the container process');
+  t.equal(msg.state?.bundle, r.bundle.dir);
 });
 
 // ---- Devices ----

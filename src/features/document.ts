@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import { CAPABILITIES } from '../config/capabilities.js';
 import { SPEC_VERSION } from '../spec/default.js';
 import { archKnown, libseccompApiLevel, libseccompVersion } from './libseccomp.js';
+import { seccompFlagsKnown } from '../sys/linux.js';
 import { MOUNT_OPTIONS } from './mount-options.js';
 import { TSRUNC_VERSION } from './version.js';
 
@@ -44,6 +45,13 @@ const FLAGS: [string, number][] = [
   ['SECCOMP_FILTER_FLAG_LOG', 3],
   ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV', 7],
 ];
+// seccomp(2) bits; WAIT_KILLABLE_RECV is only valid with NEW_LISTENER (8).
+const KERNEL_FLAGS: Record<string, number> = {
+  SECCOMP_FILTER_FLAG_TSYNC: 1,
+  SECCOMP_FILTER_FLAG_LOG: 2,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32 | 8,
+};
 // Spec arch name -> libseccomp's name for it.
 const ARCHS: [string, string][] = [
   ['SCMP_ARCH_AARCH64', 'aarch64'],
@@ -81,7 +89,8 @@ function seccompFeatures(): Record<string, unknown> {
     operators: OPERATORS,
     archs: ARCHS.filter(([, name]) => archKnown(name)).map(([a]) => a),
     knownFlags: FLAGS.map(([f]) => f),
-    supportedFlags: FLAGS.filter(([, lvl]) => api >= lvl).map(([f]) => f),
+    // tsrunc hands the flags to seccomp(2) itself (src/seccomp/load.ts): the kernel decides, not libseccomp.
+    supportedFlags: FLAGS.filter(([f]) => seccompFlagsKnown(KERNEL_FLAGS[f]!)).map(([f]) => f),
   };
 }
 

@@ -4,6 +4,7 @@ import type { Hook } from '../config/types.js';
 import type { HookState } from '../hooks.js';
 import type { AttrsPlan } from '../process/attrs.js';
 import type { RootfsPlan } from '../rootfs/setup.js';
+import type { SeccompPlan } from '../seccomp/plan.js';
 
 export interface InitPlan {
   rootfs: RootfsPlan;
@@ -31,4 +32,6 @@ export interface InitPlan {
   runtimeHooks?: boolean;
   /** process.terminal: a pty from the container's devpts, the master sent to R. */
   terminal?: { size?: { height: number; width: number } };
+  /** linux.seccomp, compiled by R: init only loads it (src/seccomp/). */
+  seccomp?: SeccompPlan;
 }

@@ -26,7 +26,7 @@ export interface Helper {
  * through Node, so it never flushes a cache itself. Init execs the user's
  * program with the config's env, so this never reaches the container.)
  */
-function initEnv(): string[] {
+export function initEnv(): string[] {
   const versioned = getCompileCacheDir();
   if (!versioned) return [];
   const dir = path.dirname(versioned);

@@ -4,6 +4,7 @@
 //   -> R->I joined (cgroups) -> I->R hooks? -> R->I hooked -> I->R console?
 //   -> I->R created | error -> R->I ok | start
 import type { InitPlan } from '../init/plan.js';
+import type { ExecPlan } from './exec-plan.js';
 
 export type Message =
   | { type: 'userns'; pid: number }
@@ -11,6 +12,8 @@ export type Message =
   | { type: 'error'; step?: string; detail?: string; errno?: number; message?: string }
   | { type: 'ack' }
   | { type: 'plan'; plan: InitPlan }
+  // exec: instead of `plan` (init.cjs started with the `exec` mode); then ready/joined/console?/created/start as for create.
+  | { type: 'exec-plan'; plan: ExecPlan }
   | { type: 'ready' }
   | { type: 'joined' }
   | { type: 'log'; message: string }

@@ -60,3 +60,56 @@ export async function killAction(g: GlobalOptions, id: string, signal: string | 
 export async function deleteAction(g: GlobalOptions, id: string, f: { force?: boolean }): Promise<void> {
   (await import('../../container/delete.js')).deleteContainer(g, id, !!f.force);
 }
+
+interface ExecFlags {
+  consoleSocket?: string;
+  pidfdSocket?: string;
+  cwd?: string;
+  env?: string[];
+  tty?: boolean;
+  user?: string;
+  additionalGids?: string[];
+  process?: string;
+  detach?: boolean;
+  pidFile?: string;
+  processLabel?: string;
+  apparmor?: string;
+  /** --no-new-privs, as the table's negated switch (newPrivs: false) or commander's. */
+  newPrivs?: boolean;
+  cap?: string[];
+  preserveFds?: string;
+  cgroup?: string[];
+  ignorePaused?: boolean;
+}
+
+export async function execAction(g: GlobalOptions, id: string, args: string[], f: ExecFlags): Promise<void> {
+  const { execContainer } = await import('../../container/exec.js');
+  let code: number;
+  try {
+    code = await execContainer(g, {
+      id,
+      args,
+      ...(f.process ? { processFile: f.process } : {}),
+      ...(f.consoleSocket ? { consoleSocket: f.consoleSocket } : {}),
+      ...(f.pidfdSocket ? { pidfdSocket: f.pidfdSocket } : {}),
+      ...(f.cwd ? { cwd: f.cwd } : {}),
+      env: f.env ?? [],
+      tty: !!f.tty,
+      ...(f.user ? { user: f.user } : {}),
+      additionalGids: f.additionalGids ?? [],
+      detach: !!f.detach,
+      ...(f.pidFile ? { pidFile: f.pidFile } : {}),
+      ...(f.processLabel ? { processLabel: f.processLabel } : {}),
+      ...(f.apparmor ? { apparmor: f.apparmor } : {}),
+      noNewPrivs: f.newPrivs === false,
+      caps: f.cap ?? [],
+      preserveFds: preserveFds(f.preserveFds),
+      ...(f.cgroup?.length ? { cgroup: f.cgroup } : {}),
+      ignorePaused: !!f.ignorePaused,
+    });
+  } catch (e) {
+    // runc: every failure of exec is "exec failed: ..." with status 255 (a started process's own status is 0-255 too).
+    throw new TsruncError(`exec failed: ${e instanceof Error ? e.message : String(e)}`, { exitCode: 255, cause: e });
+  }
+  process.exit(code);
+}
