@@ -4,7 +4,7 @@
 // need stays out of the hot bundle, in sibling files loaded on demand:
 //   dist/cli-usage.cjs   commander (help, usage errors), src/cli/usage.ts
 //   dist/validators.cjs  the precompiled schema validators (create, run)
-import { copyFile } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 const common = {
@@ -30,6 +30,8 @@ const siblings = {
   },
 };
 
+// The copy below races esbuild's own creation of dist/ on a fresh clone.
+await mkdir('dist', { recursive: true });
 await Promise.all([
   // No dynamic import() left in the output: the sibling is then a plain
   // require, not a trip through the ESM loader (~3 ms).
