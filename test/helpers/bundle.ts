@@ -5,6 +5,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 
+// tap hands its process tracking to every child through NODE_OPTIONS, and
+// tsrunc is a Node program: that would load tap's hook into the runtime under
+// test (slower, and its .tap/processinfo writes raced). Children run clean.
+delete process.env.NODE_OPTIONS;
+
 export const BUSYBOX = process.env.BUSYBOX ?? '/bin/busybox';
 const TEMPLATE = path.join(os.tmpdir(), 'tsrunc-test-rootfs-template');
 

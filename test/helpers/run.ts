@@ -4,6 +4,11 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type Options, type Result } from 'execa';
 
+// tap hands its process tracking to every child through NODE_OPTIONS, and
+// tsrunc is a Node program: that would load tap's hook into the runtime under
+// test (slower, and its .tap/processinfo writes raced). Children run clean.
+delete process.env.NODE_OPTIONS;
+
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const TSRUNC_BIN: string = process.env.RUNTIME ? path.resolve(process.env.RUNTIME) : path.join(REPO_ROOT, 'bin', 'tsrunc');
