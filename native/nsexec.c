@@ -13,7 +13,7 @@
  *
  * Usage:
  *   tsrunc-nsexec --sync-fd FD [--join FLAG:PATH]... [--unshare FLAGS]
- *                 [--timens-offset CLOCK:SECS:NSECS]... [--fork] -- PROG ARGS...
+ *                 [--timens-offset CLOCK:SECS:NSECS]... [--fork] [--ro-exe] -- PROG ARGS...
  *
  * Messages to the caller on FD (SOCK_SEQPACKET: one message per write):
  *   {"type":"userns","pid":N}     after unshare(CLONE_NEWUSER): write my maps,
@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -151,11 +152,32 @@ static void write_timens_offsets(char **offsets, int n)
 	close(fd);
 }
 
+/*
+ * --ro-exe: a private mount namespace (of the host's tree) in which PROG is
+ * a read-only bind of itself, then exec PROG from there. /proc/<pid>/exe of
+ * the process that enters a running container then points into a read-only
+ * mount, so a container process cannot open the host's binary for writing
+ * through it (CVE-2019-5736), not even in the window between this execve
+ * and Node-init's own PR_SET_DUMPABLE. The later setns into the container's
+ * mount namespace leaves exe where it is.
+ */
+static void seal_exe(const char *prog)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		fail("unshare", "CLONE_NEWNS (--ro-exe)");
+	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		fail("mount", "rslave / (--ro-exe)");
+	if (mount(prog, prog, NULL, MS_BIND, NULL) < 0)
+		fail("mount", prog);
+	if (mount(NULL, prog, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		fail("mount", prog);
+}
+
 int main(int argc, char **argv)
 {
 	struct join joins[MAX_JOINS];
 	char *offsets[MAX_OFFSETS];
-	int njoins = 0, noffsets = 0, do_fork = 0;
+	int njoins = 0, noffsets = 0, do_fork = 0, ro_exe = 0;
 	long unshare_flags = 0;
 	int i;
 
@@ -182,6 +204,8 @@ int main(int argc, char **argv)
 			offsets[noffsets++] = argv[++i];
 		} else if (!strcmp(a, "--fork")) {
 			do_fork = 1;
+		} else if (!strcmp(a, "--ro-exe")) {
+			ro_exe = 1;
 		} else {
 			errno = EINVAL;
 			fail("argv", a);
@@ -191,6 +215,9 @@ int main(int argc, char **argv)
 		errno = EINVAL;
 		fail("argv", "need --sync-fd and a program after --");
 	}
+	/* Still in the host's namespaces: PROG's path is the host's. */
+	if (ro_exe)
+		seal_exe(argv[i]);
 
 	/*
 	 * Before any join: a process of the container must not ptrace us or open

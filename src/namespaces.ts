@@ -131,8 +131,9 @@ export function checkJoinPaths(plan: NamespacePlan, s: Sys): void {
 }
 
 /** The argv for tsrunc-nsexec: it does exactly this, in this order. */
-export function nsexecArgs(plan: NamespacePlan, syncFd: number, exec: string[]): string[] {
+export function nsexecArgs(plan: NamespacePlan, syncFd: number, exec: string[], opts: { roExe?: boolean } = {}): string[] {
   const args = ['--sync-fd', String(syncFd)];
+  if (opts.roExe) args.push('--ro-exe');
   for (const j of plan.joins) args.push('--join', `0x${j.flag.toString(16)}:${j.path}`);
   if (plan.unshareFlags) args.push('--unshare', `0x${plan.unshareFlags.toString(16)}`);
   for (const o of plan.timeOffsets) args.push('--timens-offset', o);

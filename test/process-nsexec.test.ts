@@ -49,3 +49,41 @@ t.test('--unshare and --fork: the child runs the program in the new namespaces',
   // CLONE_PARENT made it our child: reap it.
   await sys().waitpid(r.msgs[0].pid);
 });
+
+// CVE-2019-5736: the classic attack keeps an O_PATH fd to /proc/<pid>/exe of
+// a runtime process that entered the container and reopens it for writing
+// once that binary is no longer being executed. With --ro-exe the program
+// runs from a read-only bind of itself, so the reopen fails with EROFS.
+t.test('--ro-exe: /proc/<pid>/exe cannot be reopened for writing', async (t) => {
+  const dir = fs.mkdtempSync('/var/tmp/tsr-nsexec-roexe-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const prog = path.join(dir, 'victim');
+  fs.copyFileSync('/bin/sleep', prog);
+  fs.chmodSync(prog, 0o755);
+  const attack = async (extra: string[]): Promise<string> => {
+    const [parent, child] = sys().socketpair();
+    const p = spawn(NSEXEC, ['--sync-fd', '3', ...extra, '--', prog, '5'], { stdio: ['ignore', 'ignore', 'inherit', child] });
+    fs.closeSync(child);
+    const exited = new Promise((r) => p.on('exit', r));
+    const ch = new Channel(parent);
+    const pid = ch.recv()?.pid as number;
+    ch.close();
+    // Wait until the helper has exec'd the program.
+    const end = Date.now() + 3000;
+    while (Date.now() < end && fs.readlinkSync(`/proc/${pid}/exe`) !== prog) await new Promise((r) => setTimeout(r, 5));
+    const fd = fs.openSync(`/proc/${pid}/exe`, fs.constants.O_PATH);
+    p.kill('SIGKILL');
+    await exited;
+    try {
+      fs.closeSync(fs.openSync(`/proc/self/fd/${fd}`, 'r+'));
+      return 'opened for writing';
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code ?? String(e);
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  t.equal(await attack([]), 'opened for writing', 'without --ro-exe the attack works (the test is real)');
+  t.equal(await attack(['--ro-exe']), 'EROFS', 'with --ro-exe it fails');
+  t.notOk(fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(dir), 'the read-only bind stayed in the helper\'s own mount namespace');
+});

@@ -279,7 +279,8 @@ export async function execContainer(globals: GlobalOptions, o: ExecOptions): Pro
   };
   let helperPid: number;
   try {
-    const argv = nsexecArgs(ns, syncFd, [nodeBinary(), initScript(), String(syncFd), 'exec']);
+    // The container's processes can see this one while Node boots: exec Node from a read-only bind.
+    const argv = nsexecArgs(ns, syncFd, [nodeBinary(), initScript(), String(syncFd), 'exec'], { roExe: true });
     helperPid = s.spawn(nsexecPath(), ['tsrunc-nsexec', ...argv], initEnv(), fdMap);
   } catch (e) {
     fs.closeSync(parentEnd);
