@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeBundle } from './helpers/bundle.js';
 import { TSRUNC_BIN } from './helpers/run.js';
-import { runInVm, vmUnavailable } from './helpers/vm.js';
+import { exposeToGuest, runInVm, vmUnavailable } from './helpers/vm.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DIR = path.join(ROOT, `build/tsr-test-cg2l-${process.pid}`);
@@ -46,7 +46,7 @@ const BUNDLES: Record<string, { args: string[]; edit?: (c: Record<string, any>) 
 // Runs in the guest with sh: one "pass|fail|skip<TAB>name<TAB>detail" line per check.
 const GUEST = String.raw`
 set -u
-X=${TSRUNC_BIN}
+X="${TSRUNC_BIN}"
 R=/run/tsr-test-v2l-root
 OUT=/tmp/qvout/results.txt
 : > $OUT
@@ -138,8 +138,12 @@ if (why) {
     b.remove();
   }
   const script = path.join(DIR, 'guest.sh');
-  fs.writeFileSync(script, GUEST);
-  const run = await runInVm(`sh ${script} > /tmp/qvout/guest.log 2>&1`, { timeoutSec: 400 });
+  const view = exposeToGuest(ROOT);
+  t.teardown(view.release);
+  // The launcher's shebang names the host path of node: through a view, run the bundle with node directly.
+  const seenBin = view.root === ROOT ? TSRUNC_BIN : `${view.map(path.join(ROOT, 'node_modules/node/bin/node'))} ${view.map(path.join(ROOT, 'dist/tsrunc.cjs'))}`;
+  fs.writeFileSync(script, GUEST.replace(`X="${TSRUNC_BIN}"`, `X="${seenBin}"`).replaceAll(DIR, view.map(DIR)));
+  const run = await runInVm(`sh ${view.map(script)} > /tmp/qvout/guest.log 2>&1`, { timeoutSec: 400 });
   t.teardown(() => fs.rmSync(run.outDir, { recursive: true, force: true }));
   const resFile = path.join(run.outDir, 'results.txt');
   const log = (): string => (fs.existsSync(path.join(run.outDir, 'guest.log')) ? fs.readFileSync(path.join(run.outDir, 'guest.log'), 'utf8').slice(-3000) : '');

@@ -7,7 +7,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { build } from 'esbuild';
-import { runInVm, vmUnavailable } from './helpers/vm.js';
+import { exposeToGuest, runInVm, vmUnavailable } from './helpers/vm.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const NODE = path.join(ROOT, 'node_modules/node/bin/node');
@@ -300,7 +300,10 @@ if (why) {
   const brd = path.join(ROOT, 'build/tsr-test-brd.ko');
   if (brdSrc) fs.copyFileSync(brdSrc, brd);
   const insmod = brdSrc ? `busybox insmod ${brd} rd_nr=1 rd_size=1024 >/tmp/qvout/insmod.log 2>&1; ` : '';
-  const run = await runInVm(`${insmod}TSRUNC_LIBDIR=${ROOT}/dist ${NODE} ${GUEST} > /tmp/qvout/guest.log 2>&1`, { timeoutSec: 400 });
+  const view = exposeToGuest(ROOT);
+  t.teardown(view.release);
+  const insmodSeen = insmod.replace(brd, view.map(brd));
+  const run = await runInVm(`${insmodSeen}TSRUNC_LIBDIR=${view.map(`${ROOT}/dist`)} ${view.map(NODE)} ${view.map(GUEST)} > /tmp/qvout/guest.log 2>&1`, { timeoutSec: 400 });
   t.teardown(() => fs.rmSync(run.outDir, { recursive: true, force: true }));
   const resFile = path.join(run.outDir, 'result.json');
   if (!fs.existsSync(resFile)) {

@@ -50,3 +50,39 @@ export function runInVm(cmd: string, opts: { timeoutSec?: number; mem?: string }
     p.on('exit', (code) => resolve({ code, console: out, outDir }));
   });
 }
+
+/** Where the guest mounts fresh tmpfs: a tree there is invisible to it. */
+const HIDDEN_IN_GUEST = ['/tmp', '/run', '/root', '/dev/shm'];
+
+export interface GuestView {
+  /** The host tree's path as the guest sees it. */
+  root: string;
+  /** Host path under `root` (as given) → the guest's path of it. */
+  map(hostPath: string): string;
+  /** Undoes the bind mount, if one was made. */
+  release(): void;
+}
+
+/**
+ * The guest sees the host's / except under HIDDEN_IN_GUEST, so a checkout
+ * there (CI may clone into /tmp) is bind-mounted at a visible path for the
+ * boot. The bind is in the host's mount namespace: release() in a teardown.
+ */
+export function exposeToGuest(root: string): GuestView {
+  const hidden = HIDDEN_IN_GUEST.some((h) => root === h || root.startsWith(`${h}/`));
+  if (!hidden) return { root, map: (p) => p, release: () => undefined };
+  const at = fs.mkdtempSync('/var/tmp/tsr-test-qvview-');
+  const mount = spawnSync('mount', ['--bind', root, at], { encoding: 'utf8' });
+  if (mount.status !== 0) {
+    fs.rmSync(at, { recursive: true, force: true });
+    throw new Error(`cannot show ${root} to the guest: mount --bind: ${mount.stderr.trim()}`);
+  }
+  return {
+    root: at,
+    map: (p) => (p === root || p.startsWith(`${root}/`) ? at + p.slice(root.length) : p),
+    release: () => {
+      spawnSync('umount', ['-l', at]);
+      fs.rmSync(at, { recursive: true, force: true });
+    },
+  };
+}
