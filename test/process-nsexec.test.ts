@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Channel } from '../src/process/channel.js';
 import { sys } from '../src/sys/linux.js';
 
+const O_PATH = 0o10000000; // not in @types/node's fs.constants
 const NSEXEC = path.resolve(import.meta.dirname, '..', 'dist', 'tsrunc-nsexec');
 
 async function runNsexec(args: string[]): Promise<{ msgs: any[]; code: number | null }> {
@@ -71,7 +72,7 @@ t.test('--ro-exe: /proc/<pid>/exe cannot be reopened for writing', async (t) => 
     // Wait until the helper has exec'd the program.
     const end = Date.now() + 3000;
     while (Date.now() < end && fs.readlinkSync(`/proc/${pid}/exe`) !== prog) await new Promise((r) => setTimeout(r, 5));
-    const fd = fs.openSync(`/proc/${pid}/exe`, fs.constants.O_PATH);
+    const fd = fs.openSync(`/proc/${pid}/exe`, O_PATH);
     p.kill('SIGKILL');
     await exited;
     try {
