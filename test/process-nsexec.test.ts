@@ -67,7 +67,8 @@ t.test('--ro-exe: /proc/<pid>/exe cannot be reopened for writing', async (t) => 
     fs.closeSync(child);
     const exited = new Promise((r) => p.on('exit', r));
     const ch = new Channel(parent);
-    const pid = ch.recv()?.pid as number;
+    const m = ch.recv();
+    const pid = m?.type === "pid" ? m.pid : -1;
     ch.close();
     // Wait until the helper has exec'd the program.
     const end = Date.now() + 3000;
