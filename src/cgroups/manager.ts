@@ -39,3 +39,24 @@ export interface ManagerOptions {
   /** Non-fatal notes (ignored settings); the CLI routes them to its log. */
   warn?: (msg: string) => void;
 }
+
+/**
+ * runc's signalAllProcesses: for SIGKILL freeze first (nothing forks in
+ * between), signal every pid, then thaw, also when the container was
+ * paused: frozen tasks only die once thawed.
+ */
+export function signalAll(m: Pick<CgroupManager, 'pids' | 'freeze' | 'thaw' | 'state'>, signal: number, canFreeze: boolean): void {
+  const freezeFirst = canFreeze && signal === 9;
+  if (freezeFirst && m.state() !== 'frozen') m.freeze();
+  try {
+    for (const pid of m.pids()) {
+      try {
+        process.kill(pid, signal);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+      }
+    }
+  } finally {
+    if (freezeFirst) m.thaw();
+  }
+}

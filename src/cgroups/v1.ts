@@ -10,7 +10,7 @@ import {
   CgroupFileError, checkHugepageSizes, errCode, exists, mkdirP, parseKeyValues, pidsRecursive, readFile, readUint, removeCgroup,
   sleepMs, tryRead, tryUint, writeFile,
 } from './fsutil.js';
-import type { CgroupManager, ManagerOptions, OomWatcher } from './manager.js';
+import { signalAll, type CgroupManager, type ManagerOptions, type OomWatcher } from './manager.js';
 import { emptyStats, type BlkioEntry, type LinuxResources, type MemoryEntry, type Stats } from './types.js';
 
 const MEMSW = 'memory.memsw.limit_in_bytes';
@@ -329,23 +329,7 @@ export class V1Manager implements CgroupManager {
   }
 
   killAll(signal: number): void {
-    // runc's signalAllProcesses: for SIGKILL freeze (nothing forks in
-    // between), signal, then thaw, also when the container was paused:
-    // frozen tasks only die once thawed.
-    const canFreeze = !!this.p.freezer && exists(this.p.freezer);
-    const freezeFirst = canFreeze && signal === 9;
-    if (freezeFirst && this.state() !== 'frozen') this.freeze();
-    try {
-      for (const pid of this.pids()) {
-        try {
-          process.kill(pid, signal);
-        } catch (e) {
-          if (errCode(e) !== 'ESRCH') throw e;
-        }
-      }
-    } finally {
-      if (freezeFirst) this.thaw();
-    }
+    signalAll(this, signal, !!this.p.freezer && exists(this.p.freezer));
   }
 
   destroy(): void {

@@ -10,7 +10,7 @@ import { compileDeviceProgram, emulate, encodeInsns, normalizeRule } from './dev
 import {
   CgroupFileError, checkHugepageSizes, errCode, exists, mkdirP, parseKeyValues, pidsRecursive, readFile, removeCgroup, sleepMs, tryRead, tryUint, writeFile,
 } from './fsutil.js';
-import type { CgroupManager, ManagerOptions, OomWatcher } from './manager.js';
+import { signalAll, type CgroupManager, type ManagerOptions, type OomWatcher } from './manager.js';
 import { emptyStats, type BlkioEntry, type LinuxResources, type Stats } from './types.js';
 
 const MAX_U64 = 18446744073709551615;
@@ -269,20 +269,7 @@ export class V2Manager implements CgroupManager {
       writeFile(this.dir, 'cgroup.kill', '1');
       return;
     }
-    // see V1Manager.killAll: frozen tasks only die once thawed
-    const freezeFirst = signal === 9;
-    if (freezeFirst && this.state() !== 'frozen') this.freeze();
-    try {
-      for (const pid of this.pids()) {
-        try {
-          process.kill(pid, signal);
-        } catch (e) {
-          if (errCode(e) !== 'ESRCH') throw e;
-        }
-      }
-    } finally {
-      if (freezeFirst) this.thaw();
-    }
+    signalAll(this, signal, true);
   }
 
   destroy(): void {
