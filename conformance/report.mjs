@@ -56,7 +56,8 @@ function run({ name, bin }) {
   const r = spawnSync(node, [tap, '--reporter=tap', ...testFiles(here)], {
     cwd: repo,
     stdio: ['ignore', fd, fd],
-    env: { ...process.env, RUNTIME: bin, RUNTIME_NAME: name, CONFORMANCE_RESULTS: tmp },
+    // The table shows what each runtime really does: known failures run as plain tests here.
+    env: { ...process.env, RUNTIME: bin, RUNTIME_NAME: name, CONFORMANCE_RESULTS: tmp, CONFORMANCE_NO_KNOWN: '1' },
   });
   fs.closeSync(fd);
   if (!fs.existsSync(tmp)) {
