@@ -104,5 +104,15 @@ export function makeBundle(edit?: (c: Record<string, any>) => void, args?: strin
 
 /** A private state root per test file, so tests never see each other's containers. */
 export function makeRoot(): string {
-  return fs.mkdtempSync(path.join('/run', 'tsr-test-root-'));
+  const root = fs.mkdtempSync(path.join('/run', 'tsr-test-root-'));
+  // Also when a test file dies half-way. Only an empty root goes: a record
+  // left inside is a container a test failed to delete, kept as evidence.
+  process.once('exit', () => {
+    try {
+      fs.rmdirSync(root);
+    } catch {
+      // already removed by the test, or not empty
+    }
+  });
+  return root;
 }
