@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa, execaSync, type ResultPromise } from 'execa';
+import { writeConsoleReceiver } from './helpers/console-receiver.js';
 import { makeBundle, makeRoot, type Bundle } from './helpers/bundle.js';
 import { TSRUNC_BIN } from './helpers/run.js';
 
@@ -20,33 +21,7 @@ t.teardown(() => {
 
 const hasPython = execaSync('python3', ['-c', 'import socket; socket.recv_fds'], { reject: false }).exitCode === 0;
 
-// A console-socket receiver: takes one fd with SCM_RIGHTS, types `input` into
-// the master and collects what comes back until the container closes the pty.
-const RECEIVER = path.join(work, 'receiver.py');
-fs.writeFileSync(
-  RECEIVER,
-  `import json, os, select, socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); s.listen(1)
-print("listening", flush=True)
-c, _ = s.accept()
-msg, fds, _, _ = socket.recv_fds(c, 4096, 1)
-m = fds[0]
-os.write(m, sys.argv[2].encode())
-out = b""
-end = time.time() + 10
-while time.time() < end:
-    r, _, _ = select.select([m], [], [], 0.2)
-    if not r: continue
-    try:
-        d = os.read(m, 4096)
-    except OSError:
-        break
-    if not d: break
-    out += d
-print(json.dumps({"name": msg.decode().rstrip("\\0"), "fds": len(fds), "out": out.decode(errors="replace")}), flush=True)
-`,
-);
+const RECEIVER = writeConsoleReceiver(work);
 
 let seq = 0;
 const newId = (): string => `tsr-console-${process.pid}-${++seq}`;

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { execa, execaSync, type ResultPromise } from 'execa';
 import { makeBundle, makeRoot, type Bundle } from './helpers/bundle.js';
 import { TSRUNC_BIN, tsrunc } from './helpers/run.js';
+import { writeConsoleReceiver } from './helpers/console-receiver.js';
 
 const RUNC = '/usr/sbin/runc';
 const hasRunc = fs.existsSync(RUNC);
@@ -213,31 +214,7 @@ t.test('paused: refused unless --ignore-paused', async (t) => {
 
 t.test('tty through a console socket (conmon/containerd shape)', { skip: !hasPython && 'python3 with socket.recv_fds is needed' }, async (t) => {
   const c = await running(t);
-  const rx = path.join(work, 'receiver.py');
-  fs.writeFileSync(
-    rx,
-    `import json, os, select, socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); s.listen(1)
-print("listening", flush=True)
-c, _ = s.accept()
-msg, fds, _, _ = socket.recv_fds(c, 4096, 1)
-m = fds[0]
-os.write(m, sys.argv[2].encode())
-out = b""
-end = time.time() + 10
-while time.time() < end:
-    r, _, _ = select.select([m], [], [], 0.2)
-    if not r: continue
-    try:
-        d = os.read(m, 4096)
-    except OSError:
-        break
-    if not d: break
-    out += d
-print(json.dumps({"name": msg.decode().rstrip("\\0"), "out": out.decode(errors="replace")}), flush=True)
-`,
-  );
+  const rx = writeConsoleReceiver(work);
   const sock = path.join(work, `${c.id}.sock`);
   const p: ResultPromise = execa('python3', [rx, sock, 'tty; echo sid=$(cut -d" " -f6 /proc/self/stat) pid=$$; exit\n'], { reject: false, timeout: 30_000 });
   await new Promise<void>((resolve) => p.stdout!.once('data', () => resolve()));
