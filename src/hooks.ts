@@ -11,18 +11,12 @@
 // Every hook gets the state on stdin, `args` as its argv (args[0] is argv0),
 // exactly `env`, and is killed (and failed) past `timeout` seconds.
 // Used by Node-init too: only node: built-ins, loaded on first use.
-import type { Hook, Hooks } from './config/types.js';
+import type { Hook, Hooks, State } from './config/types.js';
 
 export type HookName = keyof Hooks;
 
-export interface HookState {
-  ociVersion: string;
-  id: string;
-  status: string;
-  pid?: number;
-  bundle: string;
-  annotations?: Record<string, string>;
-}
+/** What a hook reads on stdin: the runtime-spec state (generated from schemas/state-schema.json). */
+export type HookState = State;
 
 export class HookError extends Error {}
 
@@ -91,7 +85,7 @@ export function runHooksCollectingErrors(name: HookName, hooks: Hook[] | undefin
 export function hookState(
   record: { ociVersion: string; id: string; bundle: string; annotations?: Record<string, string> },
   pid: number,
-  status: string,
+  status: State['status'],
 ): HookState {
   return {
     ociVersion: record.ociVersion,

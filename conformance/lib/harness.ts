@@ -9,6 +9,7 @@ import { execa, type Result } from 'execa';
 import type { Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { makeBundle, makeRoot, type Bundle } from '../../test/helpers/bundle.js';
+import type { State as SpecState } from '../../src/config/types.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '../..');
@@ -105,15 +106,8 @@ export function pidAlive(pid: number | undefined): boolean {
   }
 }
 
-export interface State {
-  ociVersion: string;
-  id: string;
-  status: string;
-  pid?: number;
-  bundle: string;
-  annotations?: Record<string, string>;
-  [k: string]: unknown;
-}
+/** The runtime-spec state (generated from schemas/), plus whatever extra fields a runtime adds (runc: rootfs, created, owner). */
+export type State = SpecState & Record<string, unknown>;
 
 /**
  * A runtime with a private --root. Everything created through it is
