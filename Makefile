@@ -71,6 +71,12 @@ conformance: build
 bench: deps build
 	$(NODE_BIN) bench/run.mjs
 
+# containerd (ctr + runc v2 shim) and podman (conmon) drive the runtime end to
+# end. RUNTIME=runc make e2e runs the same scenarios against runc.
+e2e: deps build
+	@bash scripts/install-deps.sh e2e
+	RUNTIME=$${RUNTIME:-$(CURDIR)/bin/tsrunc} $(NODE_BIN) $(NPMBIN)/tap $$(find e2e -name '*.test.ts' | sort)
+
 demo: deps build
 	bash scripts/demo.sh
 

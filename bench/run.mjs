@@ -17,7 +17,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeBundle, makeRoot } from '../test/helpers/bundle.ts';
+import './ts-resolve.mjs';
+
+// After the hook above is in place (static imports would resolve before it).
+const { makeBundle, makeRoot } = await import('../test/helpers/bundle.ts');
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');

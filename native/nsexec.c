@@ -13,7 +13,9 @@
  *
  * Usage:
  *   tsrunc-nsexec --sync-fd FD [--join FLAG:PATH]... [--unshare FLAGS]
- *                 [--timens-offset CLOCK:SECS:NSECS]... [--fork] [--ro-exe] -- PROG ARGS...
+ *                 [--timens-offset CLOCK:SECS:NSECS]... [--fork] [--seal-self]
+ *                 [--seal [--root-fd N]] -- PROG ARGS...
+ *   (--ro-exe is the old name of --seal)
  *
  * Messages to the caller on FD (SOCK_SEQPACKET: one message per write):
  *   {"type":"userns","pid":N}     after unshare(CLONE_NEWUSER): write my maps,
@@ -30,7 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -153,33 +157,112 @@ static void write_timens_offsets(char **offsets, int n)
 }
 
 /*
- * --ro-exe: a private mount namespace (of the host's tree) in which PROG is
- * a read-only bind of itself, then exec PROG from there. /proc/<pid>/exe of
- * the process that enters a running container then points into a read-only
- * mount, so a container process cannot open the host's binary for writing
- * through it (CVE-2019-5736), not even in the window between this execve
- * and Node-init's own PR_SET_DUMPABLE. The later setns into the container's
- * mount namespace leaves exe where it is.
+ * --seal (CVE-2019-5736 class). Every runtime process that is in, or enters,
+ * a container runs code mapped from host files: this helper, Node, its
+ * libraries, koffi.node. A container process with CAP_SYS_PTRACE (and
+ * CAP_SYS_ADMIN for map_files) reaches them through /proc/<pid>/exe,
+ * /proc/<pid>/map_files, /proc/<pid>/fd, /proc/<pid>/root and cwd whether we
+ * are dumpable or not, and an O_PATH fd from there reopened for writing would
+ * overwrite the host's file. So:
+ *
+ * - --seal-self: this binary re-execs itself from a sealed memfd copy
+ *   (runc's cloned_binary; it is small), so a child forked into a pid
+ *   namespace where container processes live never shows the host's
+ *   tsrunc-nsexec as its exe (~1 ms: the caller skips it for a new pid
+ *   namespace, where nobody sees that child before it execs);
+ * - --seal: Node runs chrooted in a detached, recursively read-only, private clone of
+ *   our mount tree (open_tree + mount_setattr): the dynamic loader, Node and
+ *   koffi then map every file through read-only mounts, and whatever a
+ *   /proc/<pid> link of ours leads to refuses writes with EROFS. A detached
+ *   tree is in no mount namespace, so nothing propagates to the host or to
+ *   the container's namespace, whose mounts and propagation stay untouched.
+ *   It lives as long as something (a mapping, an fd, a root) still uses it.
  */
-static void seal_exe(const char *prog)
+static int self_sealed(void)
 {
-	if (unshare(CLONE_NEWNS) < 0)
-		fail("unshare", "CLONE_NEWNS (--ro-exe)");
-	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-		fail("mount", "rslave / (--ro-exe)");
-	if (mount(prog, prog, NULL, MS_BIND, NULL) < 0)
-		fail("mount", prog);
-	if (mount(NULL, prog, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
-		fail("mount", prog);
+	char exe[64];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return 0;
+	exe[n] = '\0';
+	return !strncmp(exe, "/memfd:", 7);
+}
+
+static void reexec_sealed(char **argv)
+{
+	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		fail("open", "/proc/self/exe (--seal)");
+	int mfd = (int)syscall(SYS_memfd_create, "tsrunc-nsexec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		fail("memfd_create", "--seal");
+	for (;;) {
+		ssize_t n = sendfile(mfd, self, NULL, 1 << 20);
+		if (n < 0)
+			fail("sendfile", "--seal");
+		if (n == 0)
+			break;
+	}
+	close(self);
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		fail("fcntl", "F_ADD_SEALS (--seal)");
+	syscall(SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);
+	fail("execveat", "sealed copy (--seal)");
+}
+
+/* Needs CAP_SYS_ADMIN over our mount namespace's owner: before joining a user namespace, after making one. */
+static int ro_tree(void)
+{
+	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		fail("open_tree", "/ (--seal)");
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY, .propagation = MS_PRIVATE };
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		fail("mount_setattr", "read-only / (--seal)");
+	return tree;
+}
+
+/*
+ * Last, after every join and unshare (neither a user namespace's join nor its
+ * creation is allowed from a chroot). With root_fd >= 0 the real root (of
+ * the new mount namespace, if any) stays open there for Node-init, which
+ * chroots back to it once Node and koffi are loaded.
+ */
+static void enter_tree(int tree, int root_fd)
+{
+	int root = -1;
+	if (root_fd >= 0) {
+		root = open("/", O_PATH | O_DIRECTORY);
+		if (root < 0)
+			fail("open", "/ (--root-fd)");
+	}
+	if (fchdir(tree) < 0 || chroot(".") < 0)
+		fail("chroot", "read-only tree (--seal)");
+	close(tree);
+	if (root >= 0 && root != root_fd) {
+		if (dup2(root, root_fd) < 0)
+			fail("dup2", "--root-fd");
+		close(root);
+	}
 }
 
 int main(int argc, char **argv)
 {
 	struct join joins[MAX_JOINS];
 	char *offsets[MAX_OFFSETS];
-	int njoins = 0, noffsets = 0, do_fork = 0, ro_exe = 0;
+	int njoins = 0, noffsets = 0, do_fork = 0, seal = 0, seal_self = 0, root_fd = -1, tree = -1;
 	long unshare_flags = 0;
 	int i;
+
+	/* Before parsing, which edits argv in place: the sealed copy gets it as we did. */
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--seal-self"))
+			seal_self = 1;
+		else if (!strcmp(argv[i], "--sync-fd") && i + 1 < argc)
+			sync_fd = atoi(argv[i + 1]); /* for a failure's message; checked below */
+	}
+	if (seal_self && !self_sealed())
+		reexec_sealed(argv);
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -204,8 +287,12 @@ int main(int argc, char **argv)
 			offsets[noffsets++] = argv[++i];
 		} else if (!strcmp(a, "--fork")) {
 			do_fork = 1;
-		} else if (!strcmp(a, "--ro-exe")) {
-			ro_exe = 1;
+		} else if (!strcmp(a, "--seal") || !strcmp(a, "--ro-exe")) {
+			seal = 1;
+		} else if (!strcmp(a, "--seal-self")) {
+			seal_self = 1;
+		} else if (!strcmp(a, "--root-fd") && i + 1 < argc) {
+			root_fd = (int)parse_num(argv[++i], "--root-fd");
 		} else {
 			errno = EINVAL;
 			fail("argv", a);
@@ -215,9 +302,13 @@ int main(int argc, char **argv)
 		errno = EINVAL;
 		fail("argv", "need --sync-fd and a program after --");
 	}
-	/* Still in the host's namespaces: PROG's path is the host's. */
-	if (ro_exe)
-		seal_exe(argv[i]);
+	/*
+	 * Still with the caller's privileges over its mount namespace. A new
+	 * mount namespace is cloned from after it exists instead, so that the
+	 * root Node-init returns to (--root-fd) is the container's copy.
+	 */
+	if (seal && !(unshare_flags & CLONE_NEWNS))
+		tree = ro_tree();
 
 	/*
 	 * Before any join: a process of the container must not ptrace us or open
@@ -265,8 +356,13 @@ int main(int argc, char **argv)
 	}
 	if (unshare_flags && unshare((int)unshare_flags) < 0)
 		fail("unshare", "");
+	if (seal && tree < 0)
+		tree = ro_tree();
+	/* Through /proc, which is read-only in the tree. */
 	if (noffsets)
 		write_timens_offsets(offsets, noffsets);
+	if (seal)
+		enter_tree(tree, root_fd);
 
 	if (do_fork) {
 		/*

@@ -26,6 +26,16 @@ declare -A want=(
   [util-linux]=/usr/bin/nsenter
   [procps]=/usr/bin/ps
 )
+# `install-deps.sh e2e`: the clients of make e2e as well.
+#   containerd      containerd + ctr + containerd-shim-runc-v2
+#   podman conmon   podman, daemonless
+#   bsdutils        script(1), a pty for the -t scenarios
+if [ "${1:-}" = e2e ]; then
+  want[containerd]=/usr/bin/containerd
+  want[podman]=/usr/bin/podman
+  want[conmon]=/usr/bin/conmon
+  want[bsdutils]=/usr/bin/script
+fi
 # npm (on the machine image) is needed only to fetch node_modules, which
 # bring Node 24 itself; Debian's npm is the fallback.
 [ -x node_modules/node/bin/node ] || command -v npm >/dev/null 2>&1 || want[npm]=/usr/bin/npm

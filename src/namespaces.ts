@@ -130,10 +130,25 @@ export function checkJoinPaths(plan: NamespacePlan, s: Sys): void {
   }
 }
 
+export interface SealOptions {
+  /**
+   * Run nsexec from a sealed memfd copy and Node-init chrooted in a read-only
+   * clone of the mount tree, so that no /proc/<pid> link of a runtime process
+   * in the container leads to a writable host file (CVE-2019-5736 class).
+   */
+  seal?: boolean;
+  /** nsexec itself from a sealed memfd copy (~1 ms): its child is seen by container processes before it execs. */
+  sealSelf?: boolean;
+  /** With seal: the real root stays open at this fd for Node-init to chroot back to. */
+  rootFd?: number;
+}
+
 /** The argv for tsrunc-nsexec: it does exactly this, in this order. */
-export function nsexecArgs(plan: NamespacePlan, syncFd: number, exec: string[], opts: { roExe?: boolean } = {}): string[] {
+export function nsexecArgs(plan: NamespacePlan, syncFd: number, exec: string[], opts: SealOptions = {}): string[] {
   const args = ['--sync-fd', String(syncFd)];
-  if (opts.roExe) args.push('--ro-exe');
+  if (opts.sealSelf) args.push('--seal-self');
+  if (opts.seal) args.push('--seal');
+  if (opts.seal && opts.rootFd !== undefined) args.push('--root-fd', String(opts.rootFd));
   for (const j of plan.joins) args.push('--join', `0x${j.flag.toString(16)}:${j.path}`);
   if (plan.unshareFlags) args.push('--unshare', `0x${plan.unshareFlags.toString(16)}`);
   for (const o of plan.timeOffsets) args.push('--timens-offset', o);

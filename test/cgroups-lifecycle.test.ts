@@ -339,6 +339,25 @@ t.test('without a pid namespace: kill --all and delete --force reach every proce
   t.equal(d3.exitCode, 0, String(d3.stderr));
   t.ok(left.every((pid) => !alive(pid)), 'delete killed it');
   for (const dir of Object.values(p3)) t.notOk(fs.existsSync(dir), `removed ${dir}`);
+
+  // containerd's shim sends `kill --all <id> 9` right after the init exits when the container has no pid
+  // namespace (ShouldKillAllOnExit): a stopped container's orphans die then, not at delete; plain kill stays an error.
+  const id4 = newId();
+  const r4 = await detached(['run', '-d', '--bundle', b3.dir, id4]);
+  t.equal(r4.exitCode, 0, r4.out());
+  const p4 = cgPaths(id4);
+  t.ok(await until(async () => (await state(id4))?.status === 'stopped'), 'the init exited');
+  const left4 = rd(p4.pids!, 'cgroup.procs').split('\n').filter(Boolean).map(Number);
+  t.equal(left4.length, 1, `the orphaned sleep is still in the cgroup: ${left4}`);
+  const plain = await tsr(['kill', id4, '9']);
+  t.not(plain.exitCode, 0, 'kill without --all of a stopped container fails');
+  t.match(String(plain.stderr), /container not running/);
+  const ka = await tsr(['kill', '--all', id4, '9']);
+  t.equal(ka.exitCode, 0, `kill --all of a stopped container succeeds: ${ka.stderr}`);
+  t.ok(await until(() => left4.every((pid) => !alive(pid))), 'kill --all killed the orphan before delete');
+  t.equal((await tsr(['kill', '--all', id4, '9'])).exitCode, 0, 'again, with nothing left: still 0');
+  t.equal((await tsr(['delete', id4])).exitCode, 0);
+  for (const dir of Object.values(p4)) t.notOk(fs.existsSync(dir), `removed ${dir}`);
 });
 
 t.test('a pre-existing cgroup joined via an absolute cgroupsPath is left in place', { skip: skipReason }, async (t) => {

@@ -1,6 +1,6 @@
 // Pure cgroup logic: no root, no cgroup filesystem, no koffi.
 import t from 'tap';
-import { blkioWeightToIoWeight, cpuMax, cpuSharesToWeight, hugepageSizesFromDirs, memorySwapToV2, parseMemory, validateResources } from '../src/cgroups/convert.js';
+import { blkioWeightToIoWeight, cpuMax, cpuSharesToWeight, hugepageSizesFromDirs, memorySwapToV2, parseMemory, pidsMax, validateResources } from '../src/cgroups/convert.js';
 import { compileDeviceProgram, containerDeviceRules, DEFAULT_ALLOWED_DEVICES, emulate, encodeInsns, interpret, normalizeRule, v1RuleLine } from '../src/cgroups/devices.js';
 import { cleanPath, isSystemdPath, parseMountinfo, parseProcCgroup, resolvePaths } from '../src/cgroups/hierarchy.js';
 import { filterPsOutput, parseDuration, resourcesFromUpdateFlags } from '../src/cgroups/cli-flags.js';
@@ -8,6 +8,7 @@ import { deviceWrites, parseBlkio } from '../src/cgroups/v1.js';
 import { TsruncError } from '../src/errors.js';
 
 t.test('cpu shares -> weight (runc formula)', async (t) => {
+  t.same([pidsMax(0), pidsMax(7), pidsMax(-1), pidsMax(-2)], ['0', '7', 'max', 'max'], 'pids.limit 0 is a limit (runtime-spec 1.3), negative is max');
   t.equal(cpuSharesToWeight(0), 0);
   t.equal(cpuSharesToWeight(2), 1);
   t.equal(cpuSharesToWeight(1024), 39);

@@ -100,8 +100,9 @@ t.test('all six hooks: order, namespaces, state on stdin, args and env', async (
   const want = { ociVersion: '1.0.2', id, bundle: b.dir };
   t.match(st('prestart'), { ...want, status: 'creating', pid });
   t.match(st('createRuntime'), { ...want, status: 'creating', pid });
-  t.match(st('createContainer'), { ...want, status: 'creating', pid });
-  t.match(st('startContainer'), { ...want, status: 'created', pid });
+  // Run in the container namespace (a new pid namespace here): the pid as seen there.
+  t.match(st('createContainer'), { ...want, status: 'creating', pid: 1 });
+  t.match(st('startContainer'), { ...want, status: 'created', pid: 1 });
   t.match(st('poststart'), { ...want, status: 'running', pid });
   t.match(st('poststop'), { ...want, status: 'stopped' });
 });

@@ -95,6 +95,35 @@ t.test('user namespace with mappings', async (t) => {
   t.not(parseNs(r.out).user, hostNs.user);
 });
 
+// containerd and podman create then start: init, root of a namespace mapped
+// away from host root, cannot open a fifo in the 0700 state dir by path.
+t.test('user namespace with mappings: create, then start', async (t) => {
+  const b = bundle('id -u; cat /proc/self/uid_map', (c) => {
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  });
+  const id = `ns${seq++}`;
+  const outFile = path.join(b.dir, 'create.out');
+  const fd = fs.openSync(outFile, 'w');
+  let created;
+  try {
+    created = await tsr(root, ['create', '-b', b.dir, id], { stdio: ['ignore', fd, fd] });
+  } finally {
+    fs.closeSync(fd);
+  }
+  t.teardown(() => tsr(root, ['delete', '--force', id]));
+  t.equal(created.exitCode, 0, fs.readFileSync(outFile, 'utf8'));
+  t.equal((await tsr(root, ['start', id])).exitCode, 0, 'start');
+  let status = '';
+  for (let i = 0; i < 200 && status !== 'stopped'; i++) {
+    status = JSON.parse(String((await tsr(root, ['state', id])).stdout)).status;
+    if (status !== 'stopped') await new Promise((r) => setTimeout(r, 25));
+  }
+  t.equal(status, 'stopped');
+  t.match(fs.readFileSync(outFile, 'utf8'), /^0\n\s*0\s+100000\s+65536$/m, 'ran as the container\'s root, mapped to 100000');
+});
+
 t.test('time namespace offsets shift /proc/uptime', async (t) => {
   const b = bundle(`cat /proc/uptime; ${nsLinks}`, (c) => {
     c.linux.namespaces.push({ type: 'time' });

@@ -4,7 +4,9 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { parseMountOptions, lockedFlagsFromStatvfs } from '../src/rootfs/options.js';
+import { MOUNT_OPTIONS } from '../src/features/mount-options.js';
 import { resolveInRoot } from '../src/rootfs/resolve.js';
 import { applyRootPropagation, mountOne, mountPointOf, pivotRoot, prepareRoot, moveRoot, type RootfsPlan } from '../src/rootfs/setup.js';
 import { devicesToCreate, needsDevSetup, setupDev } from '../src/rootfs/dev.js';
@@ -38,6 +40,10 @@ t.test('mount options: runc\'s table', async (t) => {
   t.same(parseMountOptions(['bind', 'remount', 'sync', 'dirsync', 'mand']).flags, MS.BIND | MS.REMOUNT | MS.SYNCHRONOUS | MS.DIRSYNC | MS.MANDLOCK);
   t.same(parseMountOptions(['noatime', 'nodiratime', 'relatime', 'strictatime']).flags, MS.NOATIME | MS.NODIRATIME | MS.RELATIME | MS.STRICTATIME);
   t.same(parseMountOptions(['atime', 'diratime']).flags, 0);
+  t.same(parseMountOptions(['iversion', 'acl']).flags, MS.I_VERSION | MS.POSIXACL);
+  t.same(parseMountOptions(['iversion', 'noiversion', 'acl', 'noacl']).flags, 0);
+  // Every option `features` reports is one tsrunc understands: none reaches mount(2) as filesystem data.
+  for (const o of MOUNT_OPTIONS) t.equal(parseMountOptions([o]).data, '', `${o} is not data`);
   t.match(parseMountOptions(['mode=755', 'size=65536k', 'nosuid']), { flags: MS.NOSUID, propagation: [], data: 'mode=755,size=65536k' }, 'unknown options are data');
   t.same(parseMountOptions(['rprivate', 'shared', 'slave', 'runbindable']).propagation, [MS.PRIVATE | MS.REC, MS.SHARED, MS.SLAVE, MS.UNBINDABLE | MS.REC]);
   t.same(parseMountOptions(undefined), { flags: 0, propagation: [], data: '', recAttrSet: 0, recAttrClr: 0, tmpcopyup: false, idmap: false });
@@ -259,6 +265,40 @@ t.test('devices: defaults plus linux.devices, modes and owners exact', async (t)
   t.equal(fs.readlinkSync(path.join(r, 'dev/fd')), '/proc/self/fd');
   t.equal(fs.readlinkSync(path.join(r, 'dev/stderr')), '/proc/self/fd/2');
   t.throws(() => setupDev(new RecordingSys(), rootFd, plan(r, { devices: [{ path: '/dev/x', type: 'z' }] })), /not a device type/);
+});
+
+t.test('a linux.devices path where something else exists is an error; the same device is kept', async (t) => {
+  const r = tmpRoot(t);
+  fs.mkdirSync(path.join(r, 'opt'));
+  fs.writeFileSync(path.join(r, 'opt/file'), 'image data');
+  execFileSync('mkfifo', [path.join(r, 'opt/fifo')]);
+  const rootFd = openRoot(r);
+  t.teardown(() => fs.closeSync(rootFd));
+  // The default devices come first: stand-in files, so their chmod/chown have something to act on.
+  const recording = (): RecordingSys => {
+    const s = new RecordingSys();
+    s.mknod = (p: string, ...rest: number[]) => {
+      s.calls.push({ name: 'mknod', args: [p, ...rest] });
+      if (fs.existsSync(p)) throw Object.assign(new Error('mknod: EEXIST'), { code: 'EEXIST' });
+      fs.writeFileSync(p, '');
+    };
+    return s;
+  };
+  for (const userns of [false, true]) {
+    const s = recording();
+    t.throws(
+      () => setupDev(s, rootFd, plan(r, { userns, devices: [{ path: '/opt/fifo', type: 'p' }, { path: '/opt/file', type: 'c', major: 1, minor: 3 }] })),
+      /^linux\.devices\[1\]\.path: \/opt\/file already exists in the rootfs as a regular file, not the requested device c 1:3$/,
+    );
+    t.notOk(s.calls.some((c) => c.name === 'mknod' && String(c.args[0]).endsWith('/file')), 'nothing made over the file');
+    t.notOk(mounts(s).some((m) => m.includes('/opt/file')), 'nothing bound over the file');
+    t.throws(() => setupDev(s, rootFd, plan(r, { userns, devices: [{ path: '/opt/fifo', type: 'u', major: 1, minor: 3 }] })), /as a fifo, not the requested device c 1:3/);
+  }
+  t.equal(fs.readFileSync(path.join(r, 'opt/file'), 'utf8'), 'image data', 'the file is untouched');
+  const s = recording();
+  setupDev(s, rootFd, plan(r, { devices: [{ path: '/opt/fifo', type: 'p' }] }));
+  t.notOk(s.calls.some((c) => c.name === 'mknod' && String(c.args[0]).endsWith('/fifo')), 'no mknod over it');
+  t.ok(fs.statSync(path.join(r, 'opt/fifo')).isFIFO(), 'the matching node is kept');
 });
 
 t.test('devices in a user namespace are binds of the host nodes', async (t) => {

@@ -14,6 +14,8 @@ function fake(): SeccompLib & { calls: unknown[][] } {
     archResolve: (n) => ARCH[n] ?? 0,
     archAdd: (_c, tok) => (calls.push(['arch', tok]), tok === ARCH.x86_64 ? -17 : 0),
     syscallResolve: (n) => NR[n] ?? -1,
+    syscallResolveArch: (tok, n) => (tok === ARCH.x86_64 ? (NR[n] ?? -1) : -1),
+    archNative: () => ARCH.x86_64,
     ruleAdd: (_c, act, nr, args: ArgCmp[]) => (calls.push(['rule', act, nr, args.map((a) => [a.arg, a.op, a.a, a.b])]), 0),
     exportBpf: () => (calls.push(['export']), Buffer.alloc(8)),
     release: () => void calls.push(['release']),

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import t from 'tap';
-import { Runtime, requirement, newId, nsOf, cgroupDir, exists, skipReq, isCgroup2, REPO } from '../lib/harness.js';
+import { Runtime, requirement, newId, nsOf, cgroupDir, exists, skipReq, isCgroup2, REPO, mapUser } from '../lib/harness.js';
 
 const rt = new Runtime(t);
 const NS = 'config-linux.md#namespaces';
@@ -90,17 +90,10 @@ requirement(t, { id: 'namespaces.duplicate', section: NS, level: 'MUST', title: 
 // runtime SHOULD NOT modify the ownership of referenced filesystems to
 // realize the mapping."
 requirement(t, { id: 'namespaces.user.mappings', section: 'config-linux.md#user-namespace-mappings', level: 'MUST', title: 'a user namespace gets the configured uid/gid mappings' }, async (t) => {
-  const r = await rt.runScript('cat /proc/self/uid_map /proc/self/gid_map; readlink /proc/self/ns/user', (c) => {
-    c.linux.namespaces.push({ type: 'user' });
-    c.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
-    c.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
-    // sysfs cannot be mounted from a user namespace that does not own the
-    // network namespace's... keep the test about mappings, not about sysfs.
-    c.mounts = c.mounts.filter((m: any) => !m.destination.startsWith('/sys'));
-  }, (b) => {
-    // The mapped root (host uid 200000) must be able to reach the rootfs.
+  const r = await rt.runScript('cat /proc/self/uid_map /proc/self/gid_map; readlink /proc/self/ns/user', mapUser, (b) => {
+    // The mapped root (host uid 200000) must be able to reach the rootfs and
+    // /out (mkdtemp dirs are 0700; their parent, the shared /tmp, is left alone).
     fs.chmodSync(b.dir, 0o755);
-    fs.chmodSync(path.dirname(b.config.mounts.find((m: any) => m.destination === '/out').source), 0o755);
     fs.chmodSync(b.config.mounts.find((m: any) => m.destination === '/out').source, 0o777);
   });
   t.equal(r.exitCode, 0, r.stderr);
@@ -111,12 +104,7 @@ requirement(t, { id: 'namespaces.user.mappings', section: 'config-linux.md#user-
 });
 
 requirement(t, { id: 'namespaces.user.no-chown', section: 'config-linux.md#user-namespace-mappings', level: 'SHOULD NOT', title: 'the rootfs ownership is not changed to realise the mapping' }, async (t) => {
-  const { bundle } = rt.outBundle('true', (c) => {
-    c.linux.namespaces.push({ type: 'user' });
-    c.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
-    c.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
-    c.mounts = c.mounts.filter((m: any) => !m.destination.startsWith('/sys'));
-  });
+  const { bundle } = rt.outBundle('true', mapUser);
   fs.chmodSync(bundle.dir, 0o755);
   const outDir = bundle.config.mounts.find((m: any) => m.destination === '/out').source;
   fs.chmodSync(outDir, 0o777);
@@ -406,3 +394,47 @@ for (const [prop, ok] of Object.entries(ROOT_PROPAGATION)) {
     t.ok(line && ok(optional), `root mount: ${optional.join(' ') || '(no propagation fields)'}`);
   });
 }
+
+// seccomp: "defaultErrnoRet ... errnoRet ... Some actions like SCMP_ACT_ERRNO
+// and SCMP_ACT_TRACE allow to specify the errno code to return. When the
+// action doesn't support an errno, the runtime MUST print and error and fail."
+requirement(t, { id: 'seccomp.errnoRet.unsupported', section: 'config-linux.md#seccomp', level: 'MUST', title: 'errnoRet / defaultErrnoRet with an action that has no errno is an error' }, async (t) => {
+  const cases: [string, Record<string, unknown>][] = [
+    ['errnoRet with SCMP_ACT_LOG', { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_LOG', errnoRet: 5 }] }],
+    ['defaultErrnoRet with SCMP_ACT_ALLOW', { defaultAction: 'SCMP_ACT_ALLOW', defaultErrnoRet: 5 }],
+  ];
+  for (const [what, seccomp] of cases) {
+    const id = newId();
+    const { bundle } = rt.outBundle('true', (c) => (c.linux.seccomp = seccomp));
+    const r = await rt.create(id, bundle);
+    t.not(r.exitCode, 0, `${what}: create fails`);
+    t.equal(await rt.state(id), undefined, `${what}: no container exists`);
+  }
+});
+
+// seccomp listenerPath: "If sending to this socket fails, the runtime MUST
+// generate an error."
+requirement(t, { id: 'seccomp.notify.unreachable', section: 'config-linux.md#seccomp', level: 'MUST', title: 'SCMP_ACT_NOTIFY with a listenerPath nobody listens on is an error' }, async (t) => {
+  const id = newId();
+  const sock = path.join(rt.tmpdir('seccomp'), 'nobody.sock');
+  const { bundle } = rt.outBundle('true', (c) => {
+    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: sock, syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }] };
+  });
+  t.not((await rt.create(id, bundle)).exitCode, 0, 'create fails');
+  t.equal(await rt.state(id), undefined, 'no container exists');
+});
+
+// runtime.md create: "This operation MUST create a new container." -- with a
+// user namespace whose root is not the host's root, through create and start
+// (the path containerd and podman take), not only `run`.
+requirement(t, { id: 'namespaces.user.create-start', section: 'config-linux.md#user-namespace-mappings', level: 'MUST', title: 'create + start work with a user namespace mapped away from host root' }, async (t) => {
+  const id = newId();
+  const { bundle, out } = rt.outBundle('id -u > /out/uid', mapUser);
+  fs.chmodSync(bundle.dir, 0o755);
+  fs.chmodSync(out, 0o777);
+  const r = await rt.create(id, bundle);
+  t.equal(r.exitCode, 0, 'create succeeds', { output: r.output.trim() });
+  t.equal((await rt.start(id)).exitCode, 0, 'start succeeds');
+  await rt.waitStatus(id, 'stopped');
+  t.equal(fs.existsSync(path.join(out, 'uid')) ? fs.readFileSync(path.join(out, 'uid'), 'utf8').trim() : 'not run', '0', 'the program ran as the container\'s root');
+});

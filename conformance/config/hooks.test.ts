@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { Runtime, requirement, newId, lines, exists, waitFor, nsOf } from '../lib/harness.js';
+import type { Test } from 'tap';
+import { Runtime, requirement, newId, lines, exists, waitFor, nsOf, type Bundle } from '../lib/harness.js';
 
 const rt = new Runtime(t);
 const HOOKS = 'config.md#posix-platform-hooks';
@@ -12,6 +13,12 @@ const hook = (dir: string, tag: string, extra = '') => ({
   path: '/bin/sh',
   args: ['sh', '-c', `echo ${tag} >> ${dir}/order; cat > ${dir}/${tag}.json; ${extra}`],
 });
+
+/** create, asserted to succeed; the runtime's output shows on failure. */
+async function created(t: Test, id: string, bundle: Bundle): Promise<void> {
+  const r = await rt.create(id, bundle);
+  t.equal(r.exitCode, 0, 'create succeeds', { output: r.output.trim() });
+}
 
 // "Hooks MUST be called in the listed order." / "The state of the container
 // MUST be passed to hooks over stdin so that they may do work appropriate to
@@ -141,3 +148,123 @@ function gone(pid: number): boolean {
     return true;
   }
 }
+
+// "The prestart hooks MUST be called as part of the create operation after
+// the runtime environment has been created ... but before the pivot_root" /
+// "The prestart hooks MUST be called before the createRuntime hooks." / "The
+// prestart hooks MUST be executed in the runtime namespace." (runtime.md
+// lifecycle step 3: "The prestart hooks MUST be invoked by the runtime.")
+requirement(t, { id: 'hooks.prestart', section: HOOKS, level: 'MUST', title: 'prestart hooks run during create, before createRuntime, in the runtime namespaces' }, async (t) => {
+  const dir = rt.tmpdir('hooks');
+  const id = newId();
+  const ns = (tag: string) => ({ path: '/bin/sh', args: ['sh', '-c', `echo ${tag} $(readlink /proc/self/ns/mnt) $(readlink /proc/self/ns/net) >> ${dir}/order`] });
+  const { bundle, out } = rt.outBundle('touch /out/ran', (c) => (c.hooks = { prestart: [ns('prestart')], createRuntime: [ns('createRuntime')] }));
+  await created(t, id, bundle);
+  const host = `${nsOf('self', 'mnt')} ${nsOf('self', 'net')}`;
+  t.same(lines(path.join(dir, 'order')), [`prestart ${host}`, `createRuntime ${host}`], 'prestart first, both in the runtime\'s mount and network namespaces');
+  t.notOk(exists(path.join(out, 'ran')), 'before the program');
+});
+
+// runtime.md lifecycle step 3: "If any prestart hook fails, the runtime MUST
+// generate an error, stop the container, and continue the lifecycle at step
+// 12." (step 13: poststop hooks)
+requirement(t, { id: 'hooks.prestart.failure', section: 'runtime.md#lifecycle', level: 'MUST', title: 'a failing prestart hook fails create, stops the container, runs poststop' }, async (t) => {
+  const dir = rt.tmpdir('hooks');
+  const id = newId();
+  const { bundle, out } = rt.outBundle('touch /out/ran', (c) => {
+    c.hooks = { prestart: [hook(dir, 'bad', 'exit 1')], poststop: [hook(dir, 'poststop')] };
+  });
+  t.not((await rt.create(id, bundle)).exitCode, 0, 'create fails');
+  const st = await rt.state(id);
+  t.ok(!st || st.status === 'stopped', `container absent or stopped (${st?.status})`);
+  t.notOk(exists(path.join(out, 'ran')), 'the program never ran');
+  t.ok(await waitFor(() => lines(path.join(dir, 'order')).includes('poststop'), 2000), 'poststop hooks ran');
+});
+
+/** A hook that records its tag and stdin under `out`, on the host path before pivot_root, else at /out. */
+const inContainer = (out: string, tag: string, extra = '') => ({
+  path: '/bin/sh',
+  args: ['sh', '-c', `{ echo ${tag} >> ${out}/order; } 2>/dev/null && cat > ${out}/${tag}.json || { echo ${tag} >> /out/order; cat > /out/${tag}.json; }; ${extra}`],
+});
+
+// runtime.md lifecycle step 5: "If any createContainer hook fails, the
+// runtime MUST generate an error, stop the container, and continue the
+// lifecycle at step 12."
+requirement(t, { id: 'hooks.createContainer.failure', section: 'runtime.md#lifecycle', level: 'MUST', title: 'a failing createContainer hook fails create and stops the container' }, async (t) => {
+  const dir = rt.tmpdir('hooks');
+  const id = newId();
+  const { bundle, out } = rt.outBundle('touch /out/ran');
+  bundle.config.hooks = { createContainer: [inContainer(out, 'bad', 'exit 1')], poststop: [hook(dir, 'poststop')] };
+  bundle.save();
+  t.not((await rt.create(id, bundle)).exitCode, 0, 'create fails');
+  t.same(lines(path.join(out, 'order')), ['bad'], 'the hook ran');
+  const st = await rt.state(id);
+  t.ok(!st || st.status === 'stopped', `container absent or stopped (${st?.status})`);
+  t.notOk(exists(path.join(out, 'ran')), 'the program never ran');
+  t.ok(await waitFor(() => lines(path.join(dir, 'order')).includes('poststop'), 2000), 'poststop hooks ran');
+});
+
+// runtime.md lifecycle step 7: "If any startContainer hook fails, the runtime
+// MUST generate an error, stop the container, and continue the lifecycle at
+// step 12." Step 12: "The container MUST be destroyed".
+requirement(t, { id: 'hooks.startContainer.failure', section: 'runtime.md#lifecycle', level: 'MUST', title: 'a failing startContainer hook fails start; the program never runs and the container is stopped' }, async (t) => {
+  const dir = rt.tmpdir('hooks');
+  const id = newId();
+  const { bundle, out } = rt.outBundle('touch /out/ran; sleep 30');
+  bundle.config.hooks = { startContainer: [inContainer(out, 'bad', 'exit 1')], poststop: [hook(dir, 'poststop')] };
+  bundle.save();
+  await created(t, id, bundle);
+  const pid = (await rt.state(id))?.pid as number;
+  t.not((await rt.start(id)).exitCode, 0, 'start fails');
+  t.same(lines(path.join(out, 'order')), ['bad'], 'the hook ran');
+  t.ok(await waitFor(() => gone(pid)), 'the container process is stopped');
+  t.notOk(exists(path.join(out, 'ran')), 'the program never ran');
+  const st = await rt.state(id);
+  t.ok(!st || st.status === 'stopped', `container absent or stopped (${st?.status})`);
+});
+
+// config.md: "The createContainer hooks' path MUST resolve in the runtime
+// namespace." / "The startContainer hooks' path MUST resolve in the container
+// namespace."
+requirement(t, { id: 'hooks.path-resolution', section: HOOKS, level: 'MUST', title: 'createContainer paths resolve on the host, startContainer paths in the container' }, async (t) => {
+  const { bundle, out } = rt.outBundle('echo program >> /out/order');
+  const hostDir = rt.tmpdir('hookbin');
+  const hostOnly = path.join(hostDir, 'create-hook');
+  fs.writeFileSync(hostOnly, `#!/bin/sh\n{ echo createContainer >> ${out}/order; } 2>/dev/null || echo createContainer >> /out/order\n`, { mode: 0o755 });
+  const inRootfs = '/bin/tsr-conf-start-hook';
+  fs.writeFileSync(path.join(bundle.rootfs, inRootfs), '#!/bin/sh\necho startContainer >> /out/order\n', { mode: 0o755 });
+  bundle.config.hooks = { createContainer: [{ path: hostOnly }], startContainer: [{ path: inRootfs }] };
+  bundle.save();
+  t.notOk(exists(inRootfs), 'the startContainer program does not exist on the host');
+  const id = newId();
+  await created(t, id, bundle);
+  t.equal((await rt.start(id)).exitCode, 0, 'start succeeds');
+  await rt.waitStatus(id, 'stopped');
+  t.same(lines(path.join(out, 'order')), ['createContainer', 'startContainer', 'program']);
+});
+
+// runtime.md state: "pid ... For hooks executed in the runtime namespace, it
+// is the pid as seen by the runtime. For hooks executed in the container
+// namespace, it is the pid as seen by the container."
+requirement(t, { id: 'hooks.state-pid', section: 'runtime.md#state', level: 'MUST', title: 'the pid hooks get is the host pid for runtime-namespace hooks, the container\'s own for container-namespace hooks' }, async (t) => {
+  const dir = rt.tmpdir('hooks');
+  const id = newId();
+  const { bundle, out } = rt.outBundle('true');
+  bundle.config.hooks = { createRuntime: [hook(dir, 'createRuntime')], createContainer: [inContainer(out, 'createContainer')], startContainer: [inContainer(out, 'startContainer')] };
+  bundle.save();
+  await created(t, id, bundle);
+  const pid = (await rt.state(id))?.pid;
+  t.equal((await rt.start(id)).exitCode, 0, 'start succeeds');
+  await rt.waitStatus(id, 'stopped');
+  const read = (f: string) => {
+    try {
+      return JSON.parse(fs.readFileSync(f, 'utf8')).pid;
+    } catch {
+      return `no state in ${path.basename(f)}`;
+    }
+  };
+  t.equal(read(path.join(dir, 'createRuntime.json')), pid, 'createRuntime (runtime namespace): the host pid');
+  // The container has its own pid namespace: its process is pid 1 there.
+  t.equal(read(path.join(out, 'createContainer.json')), 1, 'createContainer (container namespace): pid 1');
+  t.equal(read(path.join(out, 'startContainer.json')), 1, 'startContainer (container namespace): pid 1');
+});

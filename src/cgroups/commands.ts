@@ -1,5 +1,4 @@
 // pause, resume, ps, update, events: the container's cgroup through its record.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { MSG, TsruncError } from '../errors.js';
 import { openStore } from '../state/store.js';
@@ -56,6 +55,8 @@ export function psCommand(globals: GlobalOptions, id: string, format: string, ps
   if (format !== 'table') throw new TsruncError(`invalid format option: ${format}`);
   let psOut: string;
   try {
+    // Loaded here only: node:child_process costs pause/resume/update a few ms for nothing.
+    const { execFileSync } = process.getBuiltinModule('node:child_process');
     psOut = execFileSync('ps', psArgs.length ? psArgs : ['-ef'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     const x = e as { message: string; stdout?: string; stderr?: string };

@@ -3,6 +3,16 @@
 import { TsruncError } from '../errors.js';
 import type { LinuxResources } from './types.js';
 
+/**
+ * pids.limit -> pids.max. runtime-spec 1.3 (#1279): 0 is a real limit (no
+ * fork at all) and SHOULD be written as such, a negative value is "max", an
+ * absent limit leaves the file alone. runc <= 1.3 took 0 as unset (runc 1.4,
+ * #4949, follows the spec).
+ */
+export function pidsMax(limit: number): string {
+  return limit >= 0 ? String(limit) : 'max';
+}
+
 /** runc's cgroups.ConvertCPUSharesToCgroupV2Value: [2, 262144] -> [1, 10000]; 0 means unset. */
 export function cpuSharesToWeight(shares: number): number {
   if (shares === 0) return 0;

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TsruncError } from '../errors.js';
 import { EFD_CLOEXEC, EFD_NONBLOCK, eventfd } from '../sys/cgroup-sys.js';
-import { hugepageSizesFromDirs, validateResources } from './convert.js';
+import { hugepageSizesFromDirs, pidsMax, validateResources } from './convert.js';
 import { emulate, normalizeRule, v1RuleLine, type DeviceRule } from './devices.js';
 import {
   CgroupFileError, checkHugepageSizes, errCode, exists, mkdirP, parseKeyValues, pidsRecursive, readFile, readUint, removeCgroup,
@@ -154,7 +154,7 @@ export class V1Manager implements CgroupManager {
     if (r.memory) this.setMemory(r.memory);
     if (r.cpu) this.setCpu(r.cpu);
     if (r.pids?.limit !== undefined && r.pids.limit !== null) {
-      writeFile(this.dirFor('pids', 'pids'), 'pids.max', r.pids.limit > 0 ? String(r.pids.limit) : 'max');
+      writeFile(this.dirFor('pids', 'pids'), 'pids.max', pidsMax(r.pids.limit));
     }
     if (r.blockIO) this.setBlkio(r.blockIO);
     for (const h of r.hugepageLimits ?? []) {

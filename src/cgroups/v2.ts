@@ -5,7 +5,7 @@ import { TsruncError } from '../errors.js';
 import {
   BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, bpfLoadDeviceProgram, bpfProgAttach, bpfProgDetach, bpfProgGetFdById, bpfProgQuery,
 } from '../sys/cgroup-sys.js';
-import { blkioWeightToIoWeight, cpuMax, cpuSharesToWeight, hugepageSizesFromDirs, memorySwapToV2, v2Limit, validateResources } from './convert.js';
+import { blkioWeightToIoWeight, cpuMax, cpuSharesToWeight, hugepageSizesFromDirs, memorySwapToV2, pidsMax, v2Limit, validateResources } from './convert.js';
 import { compileDeviceProgram, emulate, encodeInsns, normalizeRule } from './devices.js';
 import {
   CgroupFileError, checkHugepageSizes, errCode, exists, mkdirP, parseKeyValues, pidsRecursive, readFile, removeCgroup, sleepMs, tryRead, tryUint, writeFile,
@@ -143,7 +143,7 @@ export class V2Manager implements CgroupManager {
       if (m.limit) this.w('memory.max', v2Limit(m.limit));
       if (m.reservation) this.w('memory.low', v2Limit(m.reservation));
     }
-    if (r.pids?.limit !== undefined && r.pids.limit !== null) this.w('pids.max', r.pids.limit > 0 ? String(r.pids.limit) : 'max');
+    if (r.pids?.limit !== undefined && r.pids.limit !== null) this.w('pids.max', pidsMax(r.pids.limit));
     const b = r.blockIO;
     if (b) {
       const bfq = exists(this.dir, 'io.bfq.weight');

@@ -313,12 +313,17 @@ function checkDevices(p: Problems, devices: unknown): void {
     if (type && type !== 'p' && (d.major === undefined || d.minor === undefined)) {
       p.add(`/linux/devices/${i}`, `major and minor are required for device type ${JSON.stringify(type)}`);
     }
+    // podman --privileged sends st_mode as stat(2) gives it (e.g. 0o20666 for a char device):
+    // file-type bits are accepted when they name the device's own type.
+    const fmt = typeof d.fileMode === 'number' ? d.fileMode & 0o170000 : 0;
+    const want = type === 'b' ? 0o060000 : type === 'p' ? 0o010000 : 0o020000;
+    if (fmt !== 0 && fmt !== want) p.add(`/linux/devices/${i}/fileMode`, `file type bits 0o${fmt.toString(8)} do not match device type ${JSON.stringify(type)}`);
   });
 }
 
-/** What the kernel's dev_valid_name() accepts. */
+/** What the kernel's dev_valid_name() accepts: IFNAMSIZ (16) counts bytes, the NUL included. */
 export function validInterfaceName(name: string): boolean {
-  return name.length > 0 && name.length < 16 && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
+  return name.length > 0 && Buffer.byteLength(name) < 16 && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
 }
 
 function checkNetDevices(p: Problems, devs: Obj | undefined, ns: Map<string, string>): void {
@@ -355,7 +360,22 @@ function checkSeccomp(p: Problems, s: Obj): void {
   if (notifies && !str(s.listenerPath)) p.add('/linux/seccomp/listenerPath', 'required when a syscall uses SCMP_ACT_NOTIFY');
   const lp = str(s.listenerPath);
   if (lp && !path.isAbsolute(lp)) p.add('/linux/seccomp/listenerPath', `must be an absolute path, got ${JSON.stringify(lp)}`);
+  // config-linux.md: "When the action doesn't support an errno, the runtime MUST print and error and fail."
+  // (runc ignores the value.)
+  const noErrno = (action: unknown): boolean => typeof action === 'string' && !ERRNO_ACTIONS.has(action);
+  if (s.defaultErrnoRet !== undefined && noErrno(s.defaultAction)) {
+    p.add('/linux/seccomp/defaultErrnoRet', `defaultAction ${s.defaultAction} takes no errno (only SCMP_ACT_ERRNO and SCMP_ACT_TRACE do)`);
+  }
+  arr(s.syscalls).forEach((c, i) => {
+    const call = obj(c);
+    if (call?.errnoRet !== undefined && noErrno(call.action)) {
+      p.add(`/linux/seccomp/syscalls/${i}/errnoRet`, `action ${call.action} takes no errno (only SCMP_ACT_ERRNO and SCMP_ACT_TRACE do)`);
+    }
+  });
 }
+
+/** The seccomp actions that return an errno, so the only ones errnoRet/defaultErrnoRet may go with. */
+const ERRNO_ACTIONS = new Set(['SCMP_ACT_ERRNO', 'SCMP_ACT_TRACE']);
 
 const NODELESS_MODES = new Set(['MPOL_DEFAULT', 'MPOL_LOCAL']);
 

@@ -3,7 +3,9 @@
 // container's pty does the line discipline), bytes are copied both ways,
 // window size changes follow ours, and the mode is restored at exit.
 import * as fs from 'node:fs';
-import * as tty from 'node:tty';
+// Types only: node:tty (with net and stream) costs every create ~5-10 ms;
+// only the foreground relay needs it, loaded in startRelay.
+import type * as Tty from 'node:tty';
 import type { Sys } from '../sys/linux.js';
 import { TIOCGWINSZ, TIOCSWINSZ } from './pty.js';
 
@@ -42,7 +44,8 @@ export function startRelay(s: Sys, master: number): Relay {
   copySize(s, master);
   const onWinch = (): void => copySize(s, master);
   process.on('SIGWINCH', onWinch);
-  let input: tty.ReadStream | fs.ReadStream | undefined;
+  const tty = process.getBuiltinModule('node:tty');
+  let input: Tty.ReadStream | fs.ReadStream | undefined;
   let raw = false;
   if (tty.isatty(0)) {
     const t = new tty.ReadStream(0);
@@ -82,7 +85,7 @@ export function startRelay(s: Sys, master: number): Relay {
     async finish(timeoutMs = 2000): Promise<void> {
       await Promise.race([ended, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
       process.off('SIGWINCH', onWinch);
-      if (raw) (input as tty.ReadStream).setRawMode(false);
+      if (raw) (input as Tty.ReadStream).setRawMode(false);
       input?.destroy();
       out.destroy();
     },

@@ -14,9 +14,10 @@ import { describeHelperError, spawnHelper, type Helper } from '../process/helper
 import type { Message } from '../process/messages.js';
 import { openStore, type ContainerHandle } from '../state/store.js';
 import { processAlive, readStartTime } from '../state/status.js';
+import { waitGone } from '../state/wait.js';
 import type { ContainerRecord } from '../state/types.js';
 import { SysError } from '../sys/ffi.js';
-import { sys } from '../sys/linux.js';
+import { sys, type Sys } from '../sys/linux.js';
 import type { Channel } from '../process/channel.js';
 import { containerDeviceRules, newCgroupManager, type CgroupManager, type LinuxResources } from '../cgroups/index.js';
 import { checkTerminal, sendConsole } from '../console/socket.js';
@@ -25,6 +26,9 @@ import { hookState, runHooks, runHooksCollectingErrors } from '../hooks.js';
 import { checkLsm, planAttrs, writeOomScoreAdj } from '../process/attrs.js';
 import { planRlimits, raiseHardLimits } from '../process/rlimits.js';
 import { checkSysctlNetns } from '../rootfs/sysctl.js';
+import { onlineNodes, planMemoryPolicy } from '../process/mempolicy.js';
+import { checkIntelRdt } from './intelrdt.js';
+import { checkNetDevices, moveNetDevices, netDevicesOf, type MovedNetDevices, type NetDevice } from '../network/netdevices.js';
 
 export interface CreateOptions {
   id: string;
@@ -118,6 +122,7 @@ interface Checked {
   extraFds: number;
   listen: number;
   seccomp?: CompiledSeccomp;
+  netDevices: NetDevice[];
 }
 
 /** Everything that can fail before anything exists on the host. */
@@ -137,6 +142,9 @@ function check(globals: GlobalOptions, opts: CreateOptions): Checked {
   }
   checkJoinPaths(ns, sys());
   checkSysctlNetns(spec.linux?.sysctl, ns.joins);
+  checkIntelRdt(spec.linux?.intelRdt, () => fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+  const netDevices = netDevicesOf(spec.linux?.netDevices);
+  checkNetDevices(sys(), netDevices, ns);
   const listen = listenFds();
   checkPreservedFds(listen, opts.preserveFds);
   const cgroup = newCgroupManager({
@@ -147,7 +155,7 @@ function check(globals: GlobalOptions, opts: CreateOptions): Checked {
     warn: (m) => log.warn(m),
   });
   const seccomp = checkSeccomp(spec);
-  return { spec, bundle, rootfs, ns, extraFds: listen + opts.preserveFds, listen, cgroup, ...(seccomp ? { seccomp } : {}) };
+  return { spec, bundle, rootfs, ns, extraFds: listen + opts.preserveFds, listen, cgroup, netDevices, ...(seccomp ? { seccomp } : {}) };
 }
 
 /** `linux.resources` with runc's device rules: the config's, then linux.devices' nodes, then the defaults, always. */
@@ -192,6 +200,8 @@ function initPlan(c: Checked, opts: CreateOptions, fifo: string | undefined): In
     if (c.spec.domainname !== undefined) plan.domainname = c.spec.domainname;
   }
   if (fifo) plan.execFifo = fifo;
+  const mp = c.spec.linux?.memoryPolicy;
+  if (mp) plan.memoryPolicy = planMemoryPolicy(mp, onlineNodes((f) => fs.readFileSync(f, 'utf8')));
   return plan;
 }
 
@@ -224,22 +234,29 @@ export function writePidFile(file: string, pid: number): void {
 }
 
 /** Waits (bounded) until pid is gone or a zombie: its mounts and namespaces are released by then. */
-export function waitGone(pid: number, startTime?: string, timeoutMs = 5000): boolean {
-  const deadline = Date.now() + timeoutMs;
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  while (processAlive(pid, startTime)) {
-    if (Date.now() > deadline) return false;
-    Atomics.wait(sleeper, 0, 0, 2);
-  }
-  return true;
-}
-
 function killQuietly(pid: number | undefined): void {
   if (!pid) return;
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
     // already gone
+  }
+}
+
+/**
+ * Init gets the exec fifo as an fd opened here, right after its plan: it never
+ * resolves the host path. With a user namespace mapped away from host root,
+ * init could neither walk the 0700 state dirs nor open the root-owned fifo for
+ * reading (runc passes an O_PATH fd and chowns the fifo to the container's
+ * root for its reopen; an fd already open for I/O needs neither).
+ */
+function sendExecFifo(s: Sys, ch: Channel, fifo: string): void {
+  // O_RDWR: does not block on a FIFO, and `start`'s O_WRONLY|O_NONBLOCK open then finds a reader.
+  const fd = fs.openSync(fifo, fs.constants.O_RDWR);
+  try {
+    s.sendFd(ch.fd, fd, EXEC_FIFO);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -354,6 +371,7 @@ export function createContainer(globals: GlobalOptions, opts: CreateOptions, mod
   let hooksRan = false;
   let consoleFd: number | undefined;
   let cgroupMade = false;
+  let netdevs: MovedNetDevices | undefined;
   try {
     if (!helper) {
       helper = spawnHelper(s, c.ns, c.extraFds);
@@ -386,7 +404,23 @@ export function createContainer(globals: GlobalOptions, opts: CreateOptions, mod
         mark('nsexec done (namespaces made)');
         // From the host as soon as init exists (runc writes it in nsexec, before the user namespace, where lowering it is refused).
         if (c.spec.process?.oomScoreAdj !== undefined) writeOomScoreAdj(pid, c.spec.process.oomScoreAdj);
+        // The namespace exists; init has no plan yet, so this precedes every hook (runc's order).
+        if (c.netDevices.length) {
+          netdevs = moveNetDevices(s, c.netDevices, pid);
+          mark('network devices moved');
+        }
         ch.send({ type: 'plan', plan: withProcess(initPlan(c, opts, fifo), c, opts, record, pid) });
+        if (fifo) sendExecFifo(s, ch, fifo);
+        // While Node-init boots (~35 ms, we would only wait): the cgroups, their
+        // limits and the record naming them. Only the join must follow `ready`.
+        cgroupMade = true; // destroy() removes only what create() made, also after a partial failure
+        c.cgroup.create(containerResources(c.spec));
+        // Recorded before the join: a create killed from here on leaves a record delete --force cleans up.
+        record.internal.cgroupPaths = c.cgroup.paths();
+        record.internal.cgroupsOwned = c.cgroup.owned();
+        if (c.spec.linux?.resources) record.internal.resources = c.spec.linux.resources;
+        handle.write(record);
+        mark('cgroups created');
       } else if (m.type === 'hooks') {
         // Mounts made, before pivot_root: the hooks of the runtime namespace.
         hooksRan = true;
@@ -413,15 +447,8 @@ export function createContainer(globals: GlobalOptions, opts: CreateOptions, mod
         // Only now, after Node-init booted: Node's own ~30 MB and its threads
         // are charged to the caller, not to the container's limits.
         if (!pid) throw new TsruncError('container init never reported its pid');
-        cgroupMade = true; // destroy() removes only what create() made, also after a partial failure
-        c.cgroup.create(containerResources(c.spec));
-        // Recorded before the join: a create killed from here on leaves a record delete --force cleans up.
-        record.internal.cgroupPaths = c.cgroup.paths();
-        record.internal.cgroupsOwned = c.cgroup.owned();
-        if (c.spec.linux?.resources) record.internal.resources = c.spec.linux.resources;
-        handle.write(record);
         c.cgroup.join(pid);
-        mark('cgroups created and joined');
+        mark('cgroups joined');
         ch.send({ type: 'joined' });
       } else if (m.type === 'created') {
         mark('init created (rootfs done)');
@@ -463,9 +490,12 @@ export function createContainer(globals: GlobalOptions, opts: CreateOptions, mod
     // Init exits if the socket closes before this arrives: an unrecorded init never survives us.
     ch.send({ type: mode === 'run' ? 'start' : 'ok' });
     if (mode === 'run' && fifo) fs.rmSync(fifo, { force: true });
+    netdevs?.close();
     return { handle, record, channel: ch, pid, ...(consoleFd !== undefined ? { consoleFd } : {}) };
   } catch (e) {
     if (consoleFd !== undefined) fs.closeSync(consoleFd);
+    // Back to the host before the namespace can go (our fd keeps it alive until then).
+    netdevs?.undo((w) => log.warn(w));
     killQuietly(pid);
     // Also kills a P whose pid we had not read yet, and returns at EOF.
     if (helper) abandon(helper);

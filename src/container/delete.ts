@@ -6,7 +6,7 @@ import { openStore } from '../state/store.js';
 import { liveStatus, readStartTime } from '../state/status.js';
 import type { ContainerRecord } from '../state/types.js';
 import { hookState, runHooksCollectingErrors } from '../hooks.js';
-import { waitGone } from './create.js';
+import { waitGone } from '../state/wait.js';
 import { cgroupOf, containerPids, signalProcess, waitCgroupEmpty } from './kill.js';
 
 const SIGKILL = 9;
@@ -17,12 +17,17 @@ export function killAll(record: ContainerRecord): void {
   if (cg) {
     // Frozen first, so nothing forks in between; thawed after, so a paused container's tasks can die.
     cg.killAll(SIGKILL);
+    // The init's exit first, blocking on its pidfd: with its own pid namespace
+    // the kernel has reaped the rest by then, so the cgroup is empty at the
+    // first look instead of after a nap.
+    const initGone = !record.pid || waitGone(record.pid, record.pidStartTime);
     if (!waitCgroupEmpty(cg)) throw new TsruncError(`processes of container ${record.id} did not exit after SIGKILL: ${cg.pids().join(' ')}`);
-  } else {
-    for (const pid of containerPids(record)) {
-      const st = readStartTime(pid);
-      if (st) signalProcess(pid, st, SIGKILL);
-    }
+    if (!initGone) throw new TsruncError(`container process ${record.pid} did not exit after SIGKILL`);
+    return;
+  }
+  for (const pid of containerPids(record)) {
+    const st = readStartTime(pid);
+    if (st) signalProcess(pid, st, SIGKILL);
   }
   if (!waitGone(record.pid, record.pidStartTime)) throw new TsruncError(`container process ${record.pid} did not exit after SIGKILL`);
 }

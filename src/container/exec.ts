@@ -279,8 +279,8 @@ export async function execContainer(globals: GlobalOptions, o: ExecOptions): Pro
   };
   let helperPid: number;
   try {
-    // The container's processes can see this one while Node boots: exec Node from a read-only bind.
-    const argv = nsexecArgs(ns, syncFd, [nodeBinary(), initScript(), String(syncFd), 'exec'], { roExe: true });
+    // The container's processes see this one from its fork on: nothing it maps or holds may be a writable host file.
+    const argv = nsexecArgs(ns, syncFd, [nodeBinary(), initScript(), String(syncFd), 'exec'], { seal: true, sealSelf: true });
     helperPid = s.spawn(nsexecPath(), ['tsrunc-nsexec', ...argv], initEnv(), fdMap);
   } catch (e) {
     fs.closeSync(parentEnd);

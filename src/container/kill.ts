@@ -54,7 +54,8 @@ export function waitCgroupEmpty(cg: CgroupManager, timeoutMs = 5000): boolean {
     }
     if (pids.length === 0) return true;
     if (Date.now() > deadline) return false;
-    Atomics.wait(sleeper, 0, 0, 5);
+    // Callers wait for the init first (a pidfd): what is left exits right behind it.
+    Atomics.wait(sleeper, 0, 0, 1);
   }
 }
 
@@ -87,6 +88,23 @@ export function killContainer(globals: GlobalOptions, id: string, signal: string
   // Lock-free: kill must work while another command (a stuck start) holds the lock.
   const record = openStore(globals.root).read(id);
   const status = liveStatus(record);
+  if (all && status === 'stopped') {
+    // The init is gone but, without a pid namespace of its own, what it
+    // started lives on in its cgroup: containerd's shim runs `kill --all <id> 9`
+    // right after the init's exit to end them (ShouldKillAllOnExit). runc
+    // signals the cgroup then, and succeeds when the cgroup is already gone.
+    // With its own pid namespace nothing can be left (the kernel killed it
+    // with the init): then a shared, joined cgroup holds only others' processes.
+    if (record.internal.newNamespaces?.includes('pid')) return;
+    const cg = cgroupOf(record);
+    const present = (): boolean => Object.values(record.internal.cgroupPaths ?? {}).some((d) => fs.existsSync(d));
+    try {
+      if (cg && present()) cg.killAll(sig);
+    } catch (e) {
+      if (present()) throw e; // removed meanwhile (a concurrent delete) is fine
+    }
+    return;
+  }
   if (status !== 'created' && status !== 'running' && status !== 'paused') throw new TsruncError(MSG.notRunning);
   if (all) {
     const cg = cgroupOf(record);

@@ -19,7 +19,8 @@ export const IMPLEMENTED = {
   rdma: true,
   intelRdt: false,
   idmapMounts: false,
-  netDevices: false,
+  // linux.netDevices moved in by create (src/network/)
+  netDevices: true,
 };
 
 export const HOOKS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];

@@ -64,5 +64,6 @@ export const MOUNT_OPTIONS: readonly string[] = [
   'suid',
   'symfollow',
   'sync',
+  'tmpcopyup',
   'unbindable',
 ];

@@ -9,15 +9,18 @@ import * as fs from 'node:fs';
 import { Channel } from '../process/channel.js';
 import type { Message } from '../process/messages.js';
 import { finalizeRootfs, setupRootfs } from '../rootfs/setup.js';
+import { reopenDevNull } from '../rootfs/dev.js';
 import { CLONE, CLOSE_RANGE_CLOEXEC, FIONREAD, PR_SET_DUMPABLE, sys, type Sys } from '../sys/linux.js';
 import { bindConsole, openPty, takeConsole } from '../console/pty.js';
 import { runHooks } from '../hooks.js';
 import { applyApparmor, applyPrivilegedAttrs, joinSessionKeyring, setAffinity } from '../process/attrs.js';
 import { applyCapabilities, dropBoundingSet } from '../process/capabilities.js';
 import { applyRlimits } from '../process/rlimits.js';
+import { applyMemoryPolicy } from '../process/mempolicy.js';
 import { lookPath, withHome } from './lookpath.js';
 import type { InitPlan } from './plan.js';
-import { execMain } from '../process/exec-init.js';
+import { enterCwd, execMain } from '../process/exec-init.js';
+import { Procfs } from '../sys/procfs.js';
 import type { ProcessPlan } from '../process/exec-plan.js';
 import { connectSeccompListener, loadSeccomp } from '../seccomp/load.js';
 
@@ -41,9 +44,9 @@ function expect(ch: Channel, ...types: Message['type'][]): Message {
 
 /** Everything up to `created`: namespaces' contents, rootfs, cwd, the program to run. */
 function setup(s: Sys, ch: Channel, plan: InitPlan): { exe: string; fifoFd?: number } {
-  // Opened before pivot_root: the fifo lives in the runtime's state dir.
-  // O_RDWR so this open does not block and `start`'s O_WRONLY|O_NONBLOCK open finds a reader.
-  const fifoFd = plan.execFifo ? fs.openSync(plan.execFifo, fs.constants.O_RDWR) : undefined;
+  // The exec fifo comes as an fd right after the plan (create.ts sendExecFifo): a mapped
+  // container root could not open the host path in R's 0700 state dir.
+  const fifoFd = plan.execFifo ? receiveFd(s, ch, 'exec fifo') : undefined;
   // Also on the host's filesystem: the seccomp listener's socket.
   connectSeccompListener(s, plan.seccomp);
   // runc joins the keyring first thing in init; affinity "initial" is for the work before the cgroup join.
@@ -54,21 +57,39 @@ function setup(s: Sys, ch: Channel, plan: InitPlan): { exe: string; fifoFd?: num
   // After the cgroup join, so the namespace's root is the container's cgroup.
   if (plan.newCgroupNs) s.unshare(CLONE.NEWCGROUP);
   const t0 = performance.now();
-  setupRootfs(s, plan.rootfs, (message) => ch.send({ type: 'log', message }), () => beforePivot(ch, plan));
-  // Before finalizeRootfs, as runc: /dev may become read-only there.
-  if (plan.terminal) setupTerminal(s, ch, plan.terminal);
-  ch.send({ type: 'log', message: `init: booted in ${t0.toFixed(1)} ms, rootfs took ${(performance.now() - t0).toFixed(1)} ms` });
-  if (plan.hostname !== undefined) s.sethostname(plan.hostname);
-  if (plan.domainname !== undefined) s.setdomainname(plan.domainname);
-  // sysctls, readonly/masked paths, read-only root: after the hostname, as runc.
-  finalizeRootfs(s, plan.rootfs, (message) => ch.send({ type: 'log', message }));
-  // Failures here fail create, as with runc (which applies these before it reports ready).
-  if (plan.attrs?.apparmorProfile) applyApparmor(plan.attrs.apparmorProfile);
+  // Every later write to procfs and every fd named to mount(2) after pivot_root goes through this
+  // one, not the /proc the container's config and image build (src/sys/procfs.ts).
+  const proc = Procfs.open();
+  const tProc = performance.now() - t0;
+  try {
+    setupRootfs(s, plan.rootfs, (message) => ch.send({ type: 'log', message }), () => beforePivot(ch, plan));
+    reopenDevNull(s);
+    // Before finalizeRootfs, as runc: /dev may become read-only there.
+    if (plan.terminal) setupTerminal(s, ch, proc, plan.terminal);
+    ch.send({ type: 'log', message: `init: booted in ${t0.toFixed(1)} ms, procfs handle (${proc.origin}) ${tProc.toFixed(2)} ms, rootfs took ${(performance.now() - t0).toFixed(1)} ms` });
+    if (plan.hostname !== undefined) s.sethostname(plan.hostname);
+    if (plan.domainname !== undefined) s.setdomainname(plan.domainname);
+    // sysctls, readonly/masked paths, read-only root: after the hostname, as runc.
+    finalizeRootfs(s, proc, plan.rootfs, (message) => ch.send({ type: 'log', message }));
+    // Failures here fail create, as with runc (which applies these before it reports ready).
+    if (plan.attrs?.apparmorProfile) applyApparmor(plan.attrs.apparmorProfile, proc);
+  } finally {
+    proc.close();
+  }
   if (plan.attrs) applyPrivilegedAttrs(s, plan.attrs);
-  // Created by setupRootfs; resolved inside the new root, so it cannot escape it.
-  s.chdir(plan.cwd);
+  // This thread execs the program, which keeps the policy; set before `created` so a refusal fails create.
+  if (plan.memoryPolicy) applyMemoryPolicy(s, plan.memoryPolicy);
+  // Created by setupRootfs; resolved inside the new root with no magic link followed: a cwd of
+  // /proc/self/fd/N cannot reach an fd of ours (CVE-2024-21626).
+  enterCwd(s, plan.cwd);
   const exe = lookPath(plan.args[0]!, plan.env);
   return fifoFd === undefined ? { exe } : { exe, fifoFd };
+}
+
+function receiveFd(s: Sys, ch: Channel, what: string): number {
+  const { fd } = s.recvFd(ch.fd);
+  if (fd < 0) throw new Error(`init: the runtime did not send the ${what}`);
+  return fd;
 }
 
 /** The mounts are made, the host's root still visible: prestart/createRuntime (by R), then createContainer. */
@@ -78,14 +99,15 @@ function beforePivot(ch: Channel, plan: InitPlan): void {
     expect(ch, 'hooked');
   }
   if (plan.hooks?.createContainer) {
-    runHooks('createContainer', plan.hooks.createContainer, { ...plan.hooks.state, status: 'creating' }, plan.rootfs.rootfs);
+    // runtime.md: hooks run in the container namespace get the pid as seen there (1 in a new pid namespace).
+    runHooks('createContainer', plan.hooks.createContainer, { ...plan.hooks.state, status: 'creating', pid: process.pid }, plan.rootfs.rootfs);
   }
 }
 
 /** The pty's master goes to R (then to --console-socket or run's relay); the slave becomes our console. */
-function setupTerminal(s: Sys, ch: Channel, t: NonNullable<InitPlan['terminal']>): void {
+function setupTerminal(s: Sys, ch: Channel, proc: Procfs, t: NonNullable<InitPlan['terminal']>): void {
   const pty = openPty(s, t.size);
-  bindConsole(s, pty);
+  bindConsole(s, proc, pty);
   ch.send({ type: 'console', name: pty.name });
   s.sendFd(ch.fd, pty.master, pty.name);
   fs.closeSync(pty.master);
@@ -144,7 +166,7 @@ function execProcess(s: Sys, plan: ProcessPlan, exe: string): never {
   }
   s.closeRange(3 + plan.preservedFds, 0xffffffff, CLOSE_RANGE_CLOEXEC);
   // In the container, as the container's user, right before the program (the path resolves in the container).
-  if (plan.hooks?.startContainer) runHooks('startContainer', plan.hooks.startContainer, { ...plan.hooks.state, status: 'created' });
+  if (plan.hooks?.startContainer) runHooks('startContainer', plan.hooks.startContainer, { ...plan.hooks.state, status: 'created', pid: process.pid });
   setAffinity(s, a?.cpusFinal, 'final');
   s.resetSignals();
   // As late as possible: nothing of the runtime's own work is filtered, only execve and (NOTIFY) one sendmsg.
@@ -152,11 +174,27 @@ function execProcess(s: Sys, plan: ProcessPlan, exe: string): never {
   return s.execve(exe, plan.args, withHome(plan.env, u.uid));
 }
 
+/**
+ * Node, its libraries and koffi.node were mapped from a read-only clone of
+ * the mount tree that nsexec chrooted us into (CVE-2019-5736 class): every
+ * /proc/1/{exe,map_files,root} link leads to read-only mounts. Everything is
+ * loaded now, so back to the real root (all threads: they share it) for the
+ * rootfs work.
+ */
+function leaveReadOnlyTree(s: Sys): void {
+  if (process.argv[3] !== 'create' || !process.argv[4]) return;
+  const fd = Number(process.argv[4]);
+  s.fchdir(fd);
+  s.chroot('.');
+  fs.closeSync(fd);
+}
+
 async function main(): Promise<void> {
   const s = sys();
   // No process of the container may open /proc/1/exe (the Node binary) for
   // writing or ptrace us (CVE-2019-5736): set before anything else.
   s.prctl(PR_SET_DUMPABLE, 0);
+  leaveReadOnlyTree(s);
   const ch = new Channel(Number(process.argv[2]));
   let plan: InitPlan;
   let prepared: { exe: string; fifoFd?: number };

@@ -3,6 +3,7 @@
 import type { Hook } from '../config/types.js';
 import type { HookState } from '../hooks.js';
 import type { AttrsPlan } from '../process/attrs.js';
+import type { MemoryPolicyPlan } from '../process/mempolicy.js';
 import type { RootfsPlan } from '../rootfs/setup.js';
 import type { SeccompPlan } from '../seccomp/plan.js';
 
@@ -20,7 +21,7 @@ export interface InitPlan {
   user: { uid: number; gid: number; additionalGids?: number[]; umask?: number };
   /** False when setgroups is denied (a user namespace created without privilege). */
   setgroups: boolean;
-  /** Host path of the exec fifo (create); absent for run, where `start` comes on the socket. */
+  /** Host path of the exec fifo (create): its fd follows the plan as SCM_RIGHTS. Absent for run, where `start` comes on the socket. */
   execFifo?: string;
   /** fds 3..3+preservedFds-1 stay open into the container's process. */
   preservedFds: number;
@@ -32,6 +33,8 @@ export interface InitPlan {
   runtimeHooks?: boolean;
   /** process.terminal: a pty from the container's devpts, the master sent to R. */
   terminal?: { size?: { height: number; width: number } };
+  /** linux.memoryPolicy as set_mempolicy's arguments (src/process/mempolicy.ts). */
+  memoryPolicy?: MemoryPolicyPlan;
   /** linux.seccomp, compiled by R: init only loads it (src/seccomp/). */
   seccomp?: SeccompPlan;
 }

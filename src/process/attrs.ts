@@ -10,11 +10,13 @@
 import * as fs from 'node:fs';
 import type { Spec } from '../config/types.js';
 import { TsruncError } from '../errors.js';
-import type { Sys } from '../sys/linux.js';
+import { sys, type Sys } from '../sys/linux.js';
+import { Procfs } from '../sys/procfs.js';
 import { planCapabilities, type CapsPlan } from './capabilities.js';
 import { planRlimits, type RlimitPlan } from './rlimits.js';
 
 export const PR_SET_NO_NEW_PRIVS = 38;
+const O_PATH = 0o10000000;
 
 export interface AttrsPlan {
   rlimits: RlimitPlan[];
@@ -117,15 +119,34 @@ export function joinSessionKeyring(s: Sys, k: { name: string; perm: number }): v
   s.keyctl(KEYCTL_SETPERM, id, (perm | k.perm) >>> 0);
 }
 
-/** runc's apparmor.ApplyProfile: the profile takes effect at execve; with AppArmor off the write fails. */
-export function applyApparmor(profile: string): void {
-  const attr = fs.existsSync('/proc/self/attr/apparmor/exec') ? '/proc/self/attr/apparmor/exec' : '/proc/self/attr/exec';
+/**
+ * runc's apparmor.ApplyProfile: the profile takes effect at execve; with AppArmor off the write fails.
+ * Through the verified procfs (thread-self: the attr is per thread, and the main thread execs), so a
+ * mount or a file the container put at /proc/self/attr/... cannot swallow it (CVE-2025-52881).
+ */
+export function applyApparmor(profile: string, given?: Procfs): void {
+  const s = sys();
+  const proc = given ?? Procfs.open();
   try {
-    fs.writeFileSync(attr, `exec ${profile}`);
+    writeApparmor(s, proc, profile);
+  } finally {
+    if (!given) proc.close();
+  }
+}
+
+function writeApparmor(s: Sys, proc: Procfs, profile: string): void {
+  let attr = 'thread-self/attr/apparmor/exec';
+  try {
+    fs.closeSync(proc.openFile(s, attr, O_PATH));
+  } catch {
+    attr = 'thread-self/attr/exec';
+  }
+  try {
+    proc.write(s, attr, `exec ${profile}`);
   } catch (e) {
     const code = (e as { code?: string }).code;
     const text = code === 'EINVAL' ? 'invalid argument' : code === 'ENOENT' ? 'no such file or directory' : (e as Error).message;
-    throw new Error(`unable to apply apparmor profile: apparmor failed to apply profile: write ${attr}: ${text}`);
+    throw new Error(`unable to apply apparmor profile: apparmor failed to apply profile: write /proc/${attr.replace('thread-self', 'self')}: ${text}`);
   }
 }
 

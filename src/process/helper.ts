@@ -51,7 +51,12 @@ export function spawnHelper(s: Sys, plan: NamespacePlan, extraFds: number): Help
   const fdMap: number[] = [0, 1, 2];
   for (let i = 0; i < extraFds; i++) fdMap.push(3 + i);
   fdMap.push(childEnd);
-  const argv = nsexecArgs(plan, childSyncFd, [nodeBinary(), initScript(), String(childSyncFd)]);
+  // H keeps the container's real root at rootFd: Node-init boots chrooted in
+  // a read-only tree (CVE-2019-5736 class, see nsexec.c) and returns to it.
+  // H's own child is seen from inside before it execs unless its pid namespace is new.
+  const rootFd = childSyncFd + 1;
+  const seal = { seal: true, sealSelf: !plan.newTypes.includes('pid'), rootFd };
+  const argv = nsexecArgs(plan, childSyncFd, [nodeBinary(), initScript(), String(childSyncFd), 'create', String(rootFd)], seal);
   let pid: number;
   try {
     // Nothing of the caller's environment (NODE_OPTIONS and friends) reaches init.

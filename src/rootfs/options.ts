@@ -5,6 +5,7 @@ import { MOUNT_ATTR, MS } from '../sys/linux.js';
 
 /** [clear, flag]: clear=true means the option removes the flag (rw clears RDONLY). */
 const FLAGS: Record<string, [boolean, number]> = {
+  acl: [false, MS.POSIXACL],
   async: [true, MS.SYNCHRONOUS],
   atime: [true, MS.NOATIME],
   bind: [false, MS.BIND],
@@ -13,13 +14,16 @@ const FLAGS: Record<string, [boolean, number]> = {
   diratime: [true, MS.NODIRATIME],
   dirsync: [false, MS.DIRSYNC],
   exec: [true, MS.NOEXEC],
+  iversion: [false, MS.I_VERSION],
   lazytime: [false, MS.LAZYTIME],
   loud: [true, MS.SILENT],
   mand: [false, MS.MANDLOCK],
+  noacl: [true, MS.POSIXACL],
   noatime: [false, MS.NOATIME],
   nodev: [false, MS.NODEV],
   nodiratime: [false, MS.NODIRATIME],
   noexec: [false, MS.NOEXEC],
+  noiversion: [true, MS.I_VERSION],
   nolazytime: [true, MS.LAZYTIME],
   nomand: [true, MS.MANDLOCK],
   norelatime: [true, MS.RELATIME],

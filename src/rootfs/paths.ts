@@ -2,22 +2,17 @@
 // runc) to targets opened in the container's root. A masked file gets a
 // bind of /dev/null only once that /dev/null is verified to be the null
 // device (CVE-2025-31133: an image or a race could make it a symlink to a
-// procfs file, and the "mask" would expose that file instead).
+// procfs file, and the "mask" would expose that file instead). The fds are
+// named to mount(2) through the runtime's verified procfs (thread-self/fd/N),
+// not the container's /proc/self/fd, which its config or image may fake.
 import * as fs from 'node:fs';
 import { TsruncError } from '../errors.js';
 import { MS, type Sys } from '../sys/linux.js';
+import type { Procfs } from '../sys/procfs.js';
 import { remount, type Logger } from './setup.js';
-import { errnoCode, openInRoot, openInRootIfExists, procFd } from './safe.js';
+import { errnoCode, openInRoot, openInRootIfExists, rdevOf } from './safe.js';
 
 const NULL_RDEV = { major: 1, minor: 3 };
-
-/** glibc's gnu_dev_major/minor (dev_t is 64-bit: BigInt, JS shifts are 32-bit). */
-function rdevOf(dev: bigint): { major: number; minor: number } {
-  return {
-    major: Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn)),
-    minor: Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn)),
-  };
-}
 
 /** An O_PATH fd of the container's /dev/null, checked to be the 1:3 character device. */
 function openNull(s: Sys, rootFd: number): number {
@@ -31,44 +26,45 @@ function openNull(s: Sys, rootFd: number): number {
   return fd;
 }
 
-export function restrictPaths(s: Sys, readonly: string[], masked: string[], log: Logger): void {
+export function restrictPaths(s: Sys, proc: Procfs, readonly: string[], masked: string[], log: Logger): void {
   if (!readonly.length && !masked.length) return;
-  if (!fs.existsSync('/proc/self/fd')) {
-    throw new TsruncError('linux.readonlyPaths/maskedPaths need /proc mounted in the container (targets are mounted through /proc/self/fd)');
-  }
-  const rootFd = fs.openSync('/', 0o10000000 /* O_PATH */ | fs.constants.O_DIRECTORY);
+  const rootFd = fs.openSync('/', 0o10000000 /* O_PATH */ | fs.constants.O_DIRECTORY | 0o2000000 /* O_CLOEXEC */);
   try {
-    for (const p of readonly) readonlyPath(s, rootFd, p, log);
-    let nullFd: number | undefined;
-    try {
-      for (const p of masked) {
-        const fd = openInRootIfExists(s, rootFd, p);
-        // A missing path is skipped, as runc does.
-        if (fd === undefined) continue;
-        try {
-          if (fs.fstatSync(fd).isDirectory()) {
-            s.mount('tmpfs', procFd(fd), 'tmpfs', MS.RDONLY, null);
-          } else {
-            nullFd ??= openNull(s, rootFd);
-            s.mount(procFd(nullFd), procFd(fd), null, MS.BIND, null);
-          }
-        } catch (e) {
-          if (e instanceof TsruncError) throw e;
-          throw new TsruncError(`mask ${p}: ${(e as Error).message}`);
-        } finally {
-          fs.closeSync(fd);
-        }
-      }
-    } finally {
-      if (nullFd !== undefined) fs.closeSync(nullFd);
-    }
+    proc.withFdPaths(s, (procFd) => restrictAll(s, rootFd, procFd, readonly, masked, log));
   } finally {
     fs.closeSync(rootFd);
   }
 }
 
+function restrictAll(s: Sys, rootFd: number, procFd: (fd: number) => string, readonly: string[], masked: string[], log: Logger): void {
+  for (const p of readonly) readonlyPath(s, rootFd, procFd, p, log);
+  let nullFd: number | undefined;
+  try {
+    for (const p of masked) {
+      const fd = openInRootIfExists(s, rootFd, p);
+      // A missing path is skipped, as runc does.
+      if (fd === undefined) continue;
+      try {
+        if (fs.fstatSync(fd).isDirectory()) {
+          s.mount('tmpfs', procFd(fd), 'tmpfs', MS.RDONLY, null);
+        } else {
+          nullFd ??= openNull(s, rootFd);
+          s.mount(procFd(nullFd), procFd(fd), null, MS.BIND, null);
+        }
+      } catch (e) {
+        if (e instanceof TsruncError) throw e;
+        throw new TsruncError(`mask ${p}: ${(e as Error).message}`);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+  } finally {
+    if (nullFd !== undefined) fs.closeSync(nullFd);
+  }
+}
+
 /** Bound onto itself, then remounted read-only, nosuid, nodev, noexec (kernel-locked flags kept). */
-function readonlyPath(s: Sys, rootFd: number, p: string, log: Logger): void {
+function readonlyPath(s: Sys, rootFd: number, procFd: (fd: number) => string, p: string, log: Logger): void {
   const fd = openInRootIfExists(s, rootFd, p);
   if (fd === undefined) return;
   let top: number | undefined;

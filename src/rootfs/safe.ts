@@ -121,3 +121,11 @@ export function sameInode(a: number, b: number): boolean {
   const y = fs.fstatSync(b);
   return x.dev === y.dev && x.ino === y.ino;
 }
+
+/** glibc's gnu_dev_major/minor (dev_t is 64-bit: BigInt, JS shifts are 32-bit). */
+export function rdevOf(dev: bigint): { major: number; minor: number } {
+  return {
+    major: Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn)),
+    minor: Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn)),
+  };
+}

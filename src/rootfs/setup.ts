@@ -7,9 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TsruncError } from '../errors.js';
 import { AT_EMPTY_PATH, AT_RECURSIVE, MNT_DETACH, MS, type Sys } from '../sys/linux.js';
+import type { Procfs } from '../sys/procfs.js';
 import { mountCgroup } from './cgroup-mount.js';
 import { copyTree } from './copyup.js';
 import { needsDevSetup, setupDev } from './dev.js';
+import { checkProcMount } from './procmount.js';
 import { bindRemountFlags, lockedFlagsFromStatvfs, parseMountOptions, PROPAGATION } from './options.js';
 import { restrictPaths } from './paths.js';
 import { errnoCode, mkdirAllInRoot, openInRoot, openMountPoint, openRoot, procFd, sameInode } from './safe.js';
@@ -167,6 +169,7 @@ export function mountOne(s: Sys, plan: RootfsPlan, m: MountSpec, log: Logger): v
     const under = openMountPoint(s, rootFd, destination, wantFile);
     fds.push(under);
     if (sameInode(under, rootFd)) throw new TsruncError(`mount destination ${destination} resolves to the container's root`);
+    checkProcMount(plan.rootfs, fs.readlinkSync(procFd(under)), destination, m, bind);
     // A read-only tmpfs must first be populated (tmpcopyup, or /dev's nodes): read-only comes after.
     const deferRo = !bind && !!(opts.flags & MS.RDONLY) && (m.type === 'tmpfs' || opts.tmpcopyup);
     if (bind) {
@@ -253,9 +256,9 @@ export function setupRootfs(s: Sys, plan: RootfsPlan, log: Logger, beforePivot?:
  * After the hostname, in runc's order: sysctls (while /proc/sys is still
  * writable), read-only paths, masked paths, a read-only /dev, the read-only root.
  */
-export function finalizeRootfs(s: Sys, plan: RootfsPlan, log: Logger): void {
-  if (plan.sysctl) writeSysctls(plan.sysctl);
-  restrictPaths(s, plan.readonlyPaths ?? [], plan.maskedPaths ?? [], log);
+export function finalizeRootfs(s: Sys, proc: Procfs, plan: RootfsPlan, log: Logger): void {
+  if (plan.sysctl) writeSysctls(s, proc, plan.sysctl);
+  restrictPaths(s, proc, plan.readonlyPaths ?? [], plan.maskedPaths ?? [], log);
   const dev = plan.mounts.find((m) => absDestination(m.destination) === '/dev' && !isBind(m));
   const devFlags = parseMountOptions(dev?.options).flags;
   if (dev?.type === 'tmpfs' && devFlags & MS.RDONLY) remount(s, '/dev', MS.BIND | devFlags);

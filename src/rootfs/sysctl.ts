@@ -1,9 +1,12 @@
 // linux.sysctl, written by init from inside the container's namespaces
-// (after pivot_root, so /proc is the container's). Synchronous fs calls on
-// the main thread: init must not start libuv's pool here.
+// (a sysctl acts on the writer's namespaces, whatever procfs names it).
+// Through the verified procfs handle, never the container's /proc: a mount or
+// an image file at /proc/sys/... must not swallow or redirect the write.
+// Synchronous fs calls on the main thread: init must not start libuv's pool here.
 import * as fs from 'node:fs';
 import { TsruncError } from '../errors.js';
-import { O_NOFOLLOW } from './safe.js';
+import type { Sys } from '../sys/linux.js';
+import type { Procfs } from '../sys/procfs.js';
 
 /** "net.ipv4.ip_forward" -> net/ipv4/ip_forward; with '/' separators, '.' is part of a name (sysctl(8)). */
 export function sysctlPath(key: string): string {
@@ -12,19 +15,19 @@ export function sysctlPath(key: string): string {
   return key.replace(/[./]/g, (c) => (c === '.' ? '/' : '.'));
 }
 
-export function writeSysctls(sysctl: Record<string, string>): void {
+export function writeSysctls(s: Sys, proc: Procfs, sysctl: Record<string, string>): void {
   for (const [key, value] of Object.entries(sysctl)) {
-    const file = `/proc/sys/${sysctlPath(key)}`;
+    const rel = `sys/${sysctlPath(key)}`;
     let fd: number;
     try {
-      fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_TRUNC | O_NOFOLLOW);
+      fd = proc.openFile(s, rel, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
     } catch (e) {
-      throw new TsruncError(`sysctl ${JSON.stringify(key)}: open ${file}: ${(e as { code?: string }).code ?? e}`);
+      throw new TsruncError(`sysctl ${JSON.stringify(key)}: open /proc/${rel}: ${(e as { code?: string }).code ?? (e as Error).message}`);
     }
     try {
       fs.writeSync(fd, value);
     } catch (e) {
-      throw new TsruncError(`sysctl ${JSON.stringify(key)}: write ${JSON.stringify(value)} to ${file}: ${(e as { code?: string }).code ?? e}`);
+      throw new TsruncError(`sysctl ${JSON.stringify(key)}: write ${JSON.stringify(value)} to /proc/${rel}: ${(e as { code?: string }).code ?? e}`);
     } finally {
       fs.closeSync(fd);
     }

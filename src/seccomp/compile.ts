@@ -1,9 +1,11 @@
 // linux.seccomp -> a classic BPF program, compiled by libseccomp in the
 // runtime (R) so Node-init never loads libseccomp: init only hands the
 // finished program to seccomp(2) right before execve (src/seccomp/load.ts).
-// The mapping follows runc's libcontainer/seccomp/seccomp_linux.go.
+// The mapping follows runc's libcontainer/seccomp/seccomp_linux.go, and the
+// exported program gets runc's ENOSYS stub in front (src/seccomp/enosys.ts).
 import type { LinuxSeccomp } from '../config/types.js';
 import { TsruncError } from '../errors.js';
+import { archMaxima, enosysStub, patchProgram, wantsEnosysStub } from './enosys.js';
 import type { SeccompPlan } from './plan.js';
 
 /** The few libseccomp calls the compiler needs; a fake one drives the unit tests. */
@@ -16,6 +18,10 @@ export interface SeccompLib {
   archAdd(ctx: unknown, token: number): number;
   /** seccomp_syscall_resolve_name: negative when unknown. */
   syscallResolve(name: string): number;
+  /** seccomp_syscall_resolve_name_arch: negative when unknown to that arch. */
+  syscallResolveArch(token: number, name: string): number;
+  /** seccomp_arch_native: the token of the arch libseccomp always filters. */
+  archNative(): number;
   /** seccomp_rule_add_array: 0 or -errno. */
   ruleAdd(ctx: unknown, action: number, syscall: number, args: ArgCmp[]): number;
   /** seccomp_export_bpf: the program's bytes (struct sock_filter[]). */
@@ -129,6 +135,8 @@ export function compileSeccomp(cfg: LinuxSeccomp, lib: SeccompLib, log: CompileL
       const rc = lib.archAdd(ctx, t);
       if (rc < 0 && rc !== -17 /* EEXIST: the native one */) throw new TsruncError(`${P}.architectures[${i}]: seccomp_arch_add: errno ${-rc}`);
     });
+    // Native numbers already resolved, for the ENOSYS stub's maxima (a third of its lookups).
+    const native = new Map<string, number>();
     for (const r of rules) {
       // libseccomp refuses a rule whose action is the default one: it would be a no-op anyway.
       if (r.act === def) {
@@ -140,7 +148,11 @@ export function compileSeccomp(cfg: LinuxSeccomp, lib: SeccompLib, log: CompileL
       const groups = new Set(indexes).size < indexes.length ? r.args.map((a) => [a]) : [r.args];
       for (const name of r.names) {
         const nr = lib.syscallResolve(name);
-        if (nr < 0) {
+        native.set(name, nr);
+        // Only -1 (__NR_SCMP_ERROR) is unknown. Other negatives are pseudo-numbers for calls the
+        // native arch lacks (socketcall, _llseek...), which libseccomp maps onto x86/x32 as runc
+        // lets it; skipping them left podman's --cap-drop=all socket rules in conflict (EEXIST).
+        if (nr === -1) {
           log.debug(`${r.where}: unknown syscall "${name}" ignored`);
           continue;
         }
@@ -158,7 +170,9 @@ export function compileSeccomp(cfg: LinuxSeccomp, lib: SeccompLib, log: CompileL
       // The kernel refuses TSYNC with a listener unless a failed sync reports ESRCH instead of a tid.
       if (flags & FLAGS.SECCOMP_FILTER_FLAG_TSYNC!) flags |= FLAG_TSYNC_ESRCH;
     }
-    return { bpf: lib.exportBpf(ctx).toString('base64'), flags };
+    const stub = wantsEnosysStub(def) ? enosysStub(archMaxima(cfg, archTokens, lib, native)) : [];
+    if (stub.length) log.debug(`${P}: ENOSYS stub of ${stub.length} instructions for syscalls newer than the profile`);
+    return { bpf: patchProgram(stub, lib.exportBpf(ctx)).toString('base64'), flags };
   } finally {
     lib.release(ctx);
   }

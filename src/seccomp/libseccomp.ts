@@ -15,6 +15,8 @@ export function realSeccompLib(): SeccompLib {
   const archResolve = fn('uint32_t seccomp_arch_resolve_name(const char *name)');
   const archAdd = fn('int seccomp_arch_add(void *ctx, uint32_t arch_token)');
   const syscallResolve = fn('int seccomp_syscall_resolve_name(const char *name)');
+  const syscallResolveArch = fn('int seccomp_syscall_resolve_name_arch(uint32_t arch_token, const char *name)');
+  const archNative = fn('uint32_t seccomp_arch_native(void)');
   const ruleAdd = fn('int seccomp_rule_add_array(void *ctx, uint32_t action, int syscall, unsigned int arg_cnt, const void *arg_array)');
   const exportBpf = fn('int seccomp_export_bpf(void *ctx, int fd)');
   const release = fn('void seccomp_release(void *ctx)');
@@ -23,6 +25,8 @@ export function realSeccompLib(): SeccompLib {
     archResolve: (n) => archResolve(n) as number,
     archAdd: (ctx, t) => archAdd(ctx, t) as number,
     syscallResolve: (n) => syscallResolve(n) as number,
+    syscallResolveArch: (t, n) => syscallResolveArch(t, n) as number,
+    archNative: () => archNative() as number,
     ruleAdd: (ctx, action, nr, args: ArgCmp[]) => {
       // struct scmp_arg_cmp { unsigned int arg; enum scmp_compare op; scmp_datum_t datum_a, datum_b; }
       const b = Buffer.alloc(24 * Math.max(args.length, 1));

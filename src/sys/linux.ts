@@ -21,11 +21,13 @@ export const MS = {
   MOVE: 0x2000,
   REC: 0x4000,
   SILENT: 0x8000,
+  POSIXACL: 1 << 16,
   UNBINDABLE: 1 << 17,
   PRIVATE: 1 << 18,
   SLAVE: 1 << 19,
   SHARED: 1 << 20,
   RELATIME: 1 << 21,
+  I_VERSION: 1 << 23,
   STRICTATIME: 1 << 24,
   LAZYTIME: 1 << 25,
 } as const;
@@ -143,6 +145,8 @@ export interface Sys {
   personality(persona: number): number;
   /** sched_setaffinity(0, ...): the calling thread. */
   schedSetaffinity(cpus: number[]): void;
+  /** set_mempolicy(2) for the calling thread: `mode` with its MPOL_F_* flags, `nodes` the node ids of the mask. */
+  setMempolicy(mode: number, nodes: number[]): void;
   /** keyctl(2) with integer/string arguments; returns the result (key id, length, 0). */
   keyctl(cmd: number, ...args: (number | string | Buffer | null)[]): number;
   setsid(): number;
@@ -155,6 +159,14 @@ export interface Sys {
   /** recvmsg of one message with one SCM_RIGHTS fd (-1 when none came). */
   recvFd(sock: number): { fd: number; data: string };
   dup2(oldfd: number, newfd: number): void;
+  // --- netlink (src/network/): raw datagrams, built and parsed in TypeScript ---
+  /** socket(2), SOCK_CLOEXEC added; made in the calling thread's network namespace. */
+  socket(domain: number, type: number, protocol: number): number;
+  /** send(2) of one datagram: the byte count. */
+  send(fd: number, buf: Buffer): number;
+  /** recv(2) of one datagram into buf: the byte count. */
+  recv(fd: number, buf: Buffer): number;
+  close(fd: number): void;
 }
 
 // Process attributes and the console (x86_64 numbers, like the ones above).
@@ -163,6 +175,7 @@ const SYS_capset = 126;
 const SYS_ioprio_set = 251;
 const SYS_keyctl = 250;
 const SYS_sched_setattr = 314;
+const SYS_set_mempolicy = 238;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 let msgTypesDone = false;
 /** koffi struct types for sendmsg/recvmsg, declared once. */
@@ -428,6 +441,14 @@ class KoffiSys implements Sys {
     for (const c of cpus) set[c >> 3]! |= 1 << (c & 7);
     check(this.fn('int sched_setaffinity(int, size_t, const void *)')(0, set.length, set), 'sched_setaffinity');
   }
+  setMempolicy(mode: number, nodes: number[]): void {
+    // A mask of whole unsigned longs; the kernel reads maxnode - 1 bits (numactl passes the size + 1 too).
+    const words = nodes.length ? Math.floor(Math.max(...nodes) / 64) + 1 : 0;
+    const mask = Buffer.alloc(words * 8);
+    for (const n of nodes) mask[n >> 3]! |= 1 << (n & 7);
+    const f = this.fn('long syscall(long, ...)');
+    check(Number(f(SYS_set_mempolicy, 'int', mode, 'void *', words ? mask : null, 'unsigned long', words ? words * 64 + 1 : 0)), 'set_mempolicy');
+  }
   keyctl(cmd: number, ...args: (number | string | Buffer | null)[]): number {
     const typed: unknown[] = [];
     for (const a of args) typed.push(typeof a === 'number' ? 'long' : typeof a === 'string' ? 'const char *' : 'void *', a);
@@ -477,6 +498,19 @@ class KoffiSys implements Sys {
   }
   dup2(oldfd: number, newfd: number): void {
     check(this.fn('int dup2(int, int)')(oldfd, newfd), 'dup2', `${oldfd} ${newfd}`);
+  }
+  // --- netlink ---
+  socket(domain: number, type: number, protocol: number): number {
+    return check(this.fn('int socket(int, int, int)')(domain, type | SOCK_CLOEXEC, protocol) as number, 'socket');
+  }
+  send(fd: number, buf: Buffer): number {
+    return Number(check(Number(this.fn('long send(int, const void *, size_t, int)')(fd, buf, buf.length, 0x4000 /* MSG_NOSIGNAL */)), 'send'));
+  }
+  recv(fd: number, buf: Buffer): number {
+    return Number(check(Number(this.fn('long recv(int, void *, size_t, int)')(fd, buf, buf.length, 0)), 'recv'));
+  }
+  close(fd: number): void {
+    check(this.fn('int close(int)')(fd), 'close', String(fd));
   }
 }
 

@@ -163,6 +163,9 @@ export class RecordingSys implements Sys {
     this.rec('personality', persona);
     return 0;
   }
+  setMempolicy(mode: number, nodes: number[]): void {
+    this.rec('setMempolicy', mode, nodes);
+  }
   schedSetaffinity(cpus: number[]): void {
     this.rec('schedSetaffinity', cpus);
   }
@@ -191,6 +194,27 @@ export class RecordingSys implements Sys {
   }
   dup2(oldfd: number, newfd: number): void {
     this.rec('dup2', oldfd, newfd);
+  }
+  // --- netlink ---
+  /** Datagrams recv() hands out in order (the kernel's replies in a test). */
+  readonly recvQueue: Buffer[] = [];
+  private nextSocket = 400;
+  socket(domain: number, type: number, protocol: number): number {
+    this.rec('socket', domain, type, protocol);
+    return this.nextSocket++;
+  }
+  send(fd: number, buf: Buffer): number {
+    this.rec('send', fd, buf.toString('hex'));
+    return buf.length;
+  }
+  recv(fd: number, buf: Buffer): number {
+    this.rec('recv', fd);
+    const next = this.recvQueue.shift();
+    if (!next) throw new Error('recv: no reply queued');
+    return next.copy(buf);
+  }
+  close(fd: number): void {
+    this.rec('close', fd);
   }
 }
 
