@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { makeBundle, makeRoot, type Bundle } from './helpers/bundle.js';
+import { removeRoot } from './helpers/run.js';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const BIN = process.env.RUNTIME ? path.resolve(process.env.RUNTIME) : path.join(REPO, 'bin', 'tsrunc');
@@ -67,8 +68,7 @@ function leftovers(root: string, b: Bundle, id: string): string[] {
 const root = makeRoot();
 const bundles: Bundle[] = [];
 t.teardown(async () => {
-  for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) if (!id.startsWith('.')) await tsr(root, ['delete', '--force', id]);
-  fs.rmSync(root, { recursive: true, force: true });
+  await removeRoot(root);
   for (const b of bundles) b.remove();
 });
 

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa, execaSync } from 'execa';
 import { makeBundle, makeRoot, type Bundle } from './helpers/bundle.js';
+import { removeRoot } from './helpers/run.js';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const BIN = process.env.RUNTIME ? path.resolve(process.env.RUNTIME) : path.join(REPO, 'bin', 'tsrunc');
@@ -18,8 +19,7 @@ function tsr(root: string, args: string[], opts: Record<string, unknown> = {}) {
 const root = makeRoot();
 const bundles: Bundle[] = [];
 t.teardown(async () => {
-  for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) if (!id.startsWith('.')) await tsr(root, ['delete', '--force', id]);
-  fs.rmSync(root, { recursive: true, force: true });
+  await removeRoot(root);
   for (const b of bundles) b.remove();
 });
 
